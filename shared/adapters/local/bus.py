@@ -1,0 +1,158 @@
+"""In-process bus with the delivery semantics of Pub/Sub as DESIGN states them.
+
+- at-least-once: a delivery is done only when the handler returns;
+- a raised error (TransientError or anything unexpected) schedules a redelivery after
+  the subscription's exponential backoff, measured on the injected clock;
+- after `max_delivery_attempts` the message goes to `<topic>-dlq`;
+- a PermanentError goes to the dead-letter topic at once, and delivery goes on;
+- dead letters are kept in the store (`dlq/`), so they can be listed and requeued later.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from infra.topology import Subscription, Topology
+from shared.contracts import Envelope
+from shared.errors import PermanentError
+from shared.ports import Clock, Handler, Store
+
+log = logging.getLogger("tradewinds.bus")
+
+
+@dataclass(order=True)
+class _Delivery:
+    due: float
+    seq: int
+    subscription: str = field(compare=False)
+    envelope: Envelope = field(compare=False)
+    attempt: int = field(compare=False, default=1)
+
+
+class InProcessBus:
+    def __init__(self, topology: Topology, clock: Clock, store: Store):
+        self.topology = topology
+        self.clock = clock
+        self.store = store
+        self._handlers: dict[str, Handler] = {}
+        self._queue: list[_Delivery] = []
+        self._seq = itertools.count()
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self.stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.latency_ms: dict[str, list[float]] = defaultdict(list)
+
+    # -- Bus port ---------------------------------------------------------------------
+    def publish(self, topic: str, envelope: Envelope, ordering_key: str | None = None) -> str:
+        if topic not in self.topology.topics:
+            raise ValueError(f"unknown topic {topic!r}")
+        with self._lock:
+            for sub in self.topology.subscriptions_on(topic):
+                if sub.name in self._handlers:
+                    self._push(sub.name, envelope, attempt=1, delay=0.0)
+                    self.stats[sub.name]["published"] += 1
+            return str(next(self._ids))
+
+    def subscribe(self, subscription: str, handler: Handler) -> None:
+        if subscription not in self.topology.subscriptions:
+            raise ValueError(f"unknown subscription {subscription!r}")
+        self._handlers[subscription] = handler
+
+    # -- delivery ---------------------------------------------------------------------
+    def _push(self, sub: str, envelope: Envelope, attempt: int, delay: float) -> None:
+        due = self.clock.now().timestamp() + delay
+        heapq.heappush(self._queue, _Delivery(due, next(self._seq), sub, envelope, attempt))
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def next_due(self) -> float | None:
+        return self._queue[0].due if self._queue else None
+
+    def drain(self, limit: int | None = None) -> int:
+        """Deliver everything due now (including what handlers publish meanwhile)."""
+        done = 0
+        while limit is None or done < limit:
+            with self._lock:
+                if not self._queue or self._queue[0].due > self.clock.now().timestamp():
+                    return done
+                item = heapq.heappop(self._queue)
+            self._deliver(item)
+            done += 1
+        return done
+
+    def _deliver(self, item: _Delivery) -> None:
+        sub = self.topology.subscriptions[item.subscription]
+        handler = self._handlers[item.subscription]
+        started = time.perf_counter()
+        try:
+            handler(item.envelope)
+        except PermanentError as exc:
+            self._dead_letter(sub, item, f"permanent: {exc}")
+        except Exception as exc:  # transient or unexpected: redeliver, like a nack
+            self.stats[sub.name]["failed_attempts"] += 1
+            if item.attempt >= sub.max_delivery_attempts:
+                self._dead_letter(sub, item, f"gave up after {item.attempt} attempts: {exc!r}")
+            else:
+                delay = sub.retry.delay(item.attempt)
+                log.warning(
+                    "delivery failed, will retry",
+                    extra={"subscription": sub.name, "message_id": item.envelope.id,
+                           "attempt": item.attempt, "retry_in_s": delay, "error": repr(exc)},
+                )
+                self._push(sub.name, item.envelope, item.attempt + 1, delay)
+        else:
+            self.stats[sub.name]["acked"] += 1
+        finally:
+            self.latency_ms[sub.name].append((time.perf_counter() - started) * 1000)
+
+    def _dead_letter(self, sub: Subscription, item: _Delivery, reason: str) -> None:
+        topic = self.topology.topics[sub.topic]
+        self.stats[sub.name]["dead_lettered"] += 1
+        log.error(
+            "message dead-lettered",
+            extra={"subscription": sub.name, "dlq_topic": topic.dead_letter_topic,
+                   "message_id": item.envelope.id, "type": item.envelope.type, "reason": reason},
+        )
+        self.store.put("dlq", f"{sub.name}:{item.envelope.id}", {
+            "subscription": sub.name,
+            "topic": sub.topic,
+            "dlq_topic": topic.dead_letter_topic,
+            "message_id": item.envelope.id,
+            "type": item.envelope.type,
+            "reason": reason,
+            "attempts": item.attempt,
+            "dead_at": self.clock.now().isoformat(),
+            "status": "dead",
+            "envelope": item.envelope.model_dump(mode="json"),
+        })
+
+    # -- dead letters -----------------------------------------------------------------
+    def dead_letters(self, status: str = "dead") -> list[dict]:
+        return [doc for _, doc in self.store.query("dlq", [("status", "==", status)], order_by="dead_at")]
+
+    def requeue(self, keys: list[str] | None = None) -> int:
+        """Deliver dead letters again to their original subscription (all when keys is None)."""
+        count = 0
+        for key, doc in self.store.query("dlq", [("status", "==", "dead")]):
+            if keys is not None and key not in keys and doc["message_id"] not in keys:
+                continue
+            envelope = Envelope.model_validate(doc["envelope"])
+            with self._lock:
+                self._push(doc["subscription"], envelope, attempt=1, delay=0.0)
+            self.store.put("dlq", key, {**doc, "status": "requeued",
+                                        "requeued_at": self.clock.now().isoformat()})
+            count += 1
+        return count
+
+    def advance_to_next(self, horizon: timedelta) -> bool:
+        """For replays: when only future redeliveries remain, report if one is within horizon."""
+        nxt = self.next_due()
+        return nxt is not None and nxt <= (self.clock.now() + horizon).timestamp()

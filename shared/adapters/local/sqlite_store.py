@@ -1,0 +1,166 @@
+"""A SQLite document store: collections of JSON documents with transactions and
+create-if-absent. File-backed by default so a run can be inspected and resumed;
+`:memory:` for tests."""
+
+from __future__ import annotations
+
+import json
+import operator
+import sqlite3
+import threading
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from shared.ports import Document, Where
+
+_OPS = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_DELETED = object()
+
+
+def _comparable(value: Any) -> Any:
+    """Compare numeric strings (our Decimals) as numbers, everything else as is."""
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return value
+
+
+def _matches(doc: Document, where: Sequence[Where]) -> bool:
+    for field, op, value in where:
+        if op not in _OPS:
+            raise ValueError(f"unsupported query operator {op!r}")
+        if field not in doc:
+            return False
+        left, right = _comparable(doc[field]), _comparable(value)
+        try:
+            if not _OPS[op](left, right):
+                return False
+        except TypeError:
+            return False
+    return True
+
+
+class SqliteTransaction:
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        self._writes: dict[tuple[str, str], Any] = {}
+
+    def get(self, collection: str, doc_id: str) -> Document | None:
+        key = (collection, doc_id)
+        if key in self._writes:
+            data = self._writes[key]
+            return None if data is _DELETED else json.loads(json.dumps(data))
+        return SqliteStore._read(self._conn, collection, doc_id)
+
+    def put(self, collection: str, doc_id: str, data: Document) -> None:
+        self._writes[(collection, doc_id)] = json.loads(json.dumps(data, default=str))
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        self._writes[(collection, doc_id)] = _DELETED
+
+    def create_if_absent(self, collection: str, doc_id: str, data: Document) -> bool:
+        if self.get(collection, doc_id) is not None:
+            return False
+        self.put(collection, doc_id, data)
+        return True
+
+    def _commit(self) -> None:
+        for (collection, doc_id), data in self._writes.items():
+            if data is _DELETED:
+                self._conn.execute("DELETE FROM docs WHERE collection=? AND id=?", (collection, doc_id))
+            else:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO docs(collection, id, data) VALUES (?, ?, ?)",
+                    (collection, doc_id, json.dumps(data)),
+                )
+
+
+class SqliteStore:
+    """Implements `shared.ports.Store`. Thread-safe; one writer at a time."""
+
+    def __init__(self, path: str | Path = ":memory:"):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        with self._lock:
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS docs (collection TEXT NOT NULL, id TEXT NOT NULL,"
+                " data TEXT NOT NULL, PRIMARY KEY (collection, id))"
+            )
+
+    @staticmethod
+    def _read(conn: sqlite3.Connection, collection: str, doc_id: str) -> Document | None:
+        row = conn.execute(
+            "SELECT data FROM docs WHERE collection=? AND id=?", (collection, doc_id)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def get(self, collection: str, doc_id: str) -> Document | None:
+        with self._lock:
+            return self._read(self._conn, collection, doc_id)
+
+    def put(self, collection: str, doc_id: str, data: Document) -> None:
+        with self.transaction() as tx:
+            tx.put(collection, doc_id, data)
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        with self.transaction() as tx:
+            tx.delete(collection, doc_id)
+
+    def create_if_absent(self, collection: str, doc_id: str, data: Document) -> bool:
+        with self.transaction() as tx:
+            return tx.create_if_absent(collection, doc_id, data)
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[tuple[str, Document]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, data FROM docs WHERE collection=? ORDER BY id", (collection,)
+            ).fetchall()
+        docs = [(doc_id, json.loads(data)) for doc_id, data in rows]
+        docs = [(i, d) for i, d in docs if _matches(d, where)]
+        if order_by:
+            docs = [(i, d) for i, d in docs if order_by in d]
+            docs.sort(key=lambda item: _comparable(item[1][order_by]), reverse=descending)
+        return docs[:limit] if limit is not None else docs
+
+    def collections(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT DISTINCT collection FROM docs")]
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteTransaction]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            tx = SqliteTransaction(self._conn)
+            try:
+                yield tx
+                tx._commit()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

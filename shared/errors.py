@@ -1,0 +1,47 @@
+"""The project's error taxonomy: what may be retried and what never will succeed."""
+
+
+class TradewindsError(Exception):
+    """Base of our errors."""
+
+
+class TransientError(TradewindsError):
+    """Worth retrying: network, timeout, 5xx, rate limit, contention."""
+
+
+class PermanentError(TradewindsError):
+    """Never retried: invalid payload, unknown type, schema violation, bad request."""
+
+
+class RateLimited(TransientError):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ExchangeError(TradewindsError):
+    """Base of venue errors (mapped from ccxt by the adapter)."""
+
+
+class ExchangeUnavailable(ExchangeError, TransientError):
+    pass
+
+
+class ExchangeRateLimited(ExchangeError, RateLimited):
+    pass
+
+
+class OrderRejected(ExchangeError, PermanentError):
+    pass
+
+
+class InsufficientFunds(OrderRejected):
+    pass
+
+
+class AuthenticationFailed(ExchangeError, PermanentError):
+    pass
+
+
+class ConfigError(TradewindsError):
+    """Configuration is invalid; raised at start-up with the file and field named."""
