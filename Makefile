@@ -1,0 +1,52 @@
+# Tradewinds — two commands on a fresh machine:
+#   make run    create the venv, install, replay 24 simulated hours through every step
+#   make test   install dev deps, start the Pub/Sub + Firestore emulators, run the suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+HOURS ?= 24
+SEED ?= 7
+
+.PHONY: run test venv install-run install-dev emulators-start emulators-stop bench lint fmt clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e '.[functions,runtime]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e '.[functions,runtime,ml,dev]'
+	touch $(VENV)/.run-installed $@
+
+venv install-run: $(VENV)/.run-installed
+install-dev: $(VENV)/.dev-installed
+
+run: $(VENV)/.run-installed
+	$(VENV)/bin/tradewinds run --hours $(HOURS) --seed $(SEED)
+
+test: $(VENV)/.dev-installed
+	$(PY) -m infra.emulators start
+	set -a; source .emulators/env; set +a; \
+	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
+	$(PY) -m infra.emulators stop; exit $$rc
+
+emulators-start: $(VENV)/.dev-installed
+	$(PY) -m infra.emulators start
+
+emulators-stop:
+	$(PY) -m infra.emulators stop
+
+bench: $(VENV)/.dev-installed
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check shared functions runtime infra tests bench
+	terraform fmt -check -recursive terraform
+
+clean:
+	rm -rf $(VENV) runs .emulators .pytest_cache

@@ -1,0 +1,167 @@
+"""The local composition root: every step wired through the topology on an in-process
+bus, a SQLite store and a simulated clock, fed by the seeded market simulator.
+
+`LocalPipeline(RunConfig(...)).run()` replays N simulated hours minute by minute: the
+feed closes bars, the scheduler fires its cron jobs, and the bus delivers until idle.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from infra import cron
+from infra.topology import Topology, load
+from shared.adapters.local.bus import InProcessBus
+from shared.adapters.local.secrets import EnvFileSecrets
+from shared.adapters.local.sqlite_store import SqliteStore
+from shared.clock import SimulatedClock
+from shared.config.venues import MarketConfig, load_market_config
+from shared.contracts import MESSAGE_TYPES, Envelope, wrap
+from shared.contracts.envelope import derive_id
+from shared.delivery import run_step
+from shared.execution.paper import PaperExchange
+from shared.handlers import executor, optimizer, risk, signal
+from shared.market.simulator import MarketSimulator
+from shared.risk.config import load_risk_config
+
+log = logging.getLogger("tradewinds.pipeline")
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+
+
+@dataclass
+class RunConfig:
+    hours: float = 24
+    seed: int = 7
+    venues: list[str] | None = None
+    start: datetime = DEFAULT_START
+    config_dir: Path = Path("config")
+    runs_dir: Path = Path("runs")
+    run_id: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
+    crash: tuple[str, float, float] | None = None  # (asset, hours from start, drop pct)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.runs_dir / self.run_id
+
+
+def market_for(cfg: RunConfig) -> MarketConfig:
+    market = load_market_config(cfg.config_dir / "venues.yaml")
+    if cfg.venues:
+        unknown = set(cfg.venues) - {v.name for v in market.venues}
+        if unknown:
+            raise ValueError(f"unknown venues {sorted(unknown)}; configured: {[v.name for v in market.venues]}")
+        market = market.model_copy(update={"venues": [v for v in market.venues if v.name in cfg.venues]})
+    return market
+
+
+class LocalPipeline:
+    CONSUMERS = ("signal", "risk", "executor", "notification", "optimizer")
+
+    def __init__(self, cfg: RunConfig, topology: Topology | None = None, store=None):
+        self.cfg = cfg
+        self.topology = topology or load()
+        self.clock = SimulatedClock(cfg.start)
+        cfg.run_dir.mkdir(parents=True, exist_ok=True)
+        self.store = store or SqliteStore(cfg.run_dir / "state.sqlite")
+        self.market = market_for(cfg)
+        self.sim = MarketSimulator(self.market, seed=cfg.seed, start=cfg.start)
+        if cfg.crash:
+            asset, after_h, pct = cfg.crash
+            self.sim.plant_crash(asset, cfg.start + timedelta(hours=after_h), pct)
+        self.bus = InProcessBus(self.topology, self.clock, self.store)
+        self.secrets = EnvFileSecrets()
+        venues = tuple(v.name for v in self.market.enabled_venues)
+        self.paper = PaperExchange(
+            books=self.sim.book, clock=self.clock,
+            fees_bps={v.name: Decimal(v.taker_fee_bps) for v in self.market.enabled_venues},
+            latency_ms=self.sim.latency_ms, is_up=self.sim.is_up)
+        common = dict(store=self.store, clock=self.clock, bus=self.bus, secrets=self.secrets,
+                      config_dir=str(cfg.config_dir))
+        self.deps = {
+            "signal": signal.build_deps(**common),
+            "risk": risk.RiskDeps(load_risk_config(cfg.config_dir / "risk.yaml"), self.clock, venues,
+                                  tuple(self.market.symbols)),
+            "executor": executor.build_deps(**common, venue=self.paper),
+            "optimizer": optimizer.build_deps(**common),
+            "notification": self._notification_deps(),
+        }
+        self.modules = {"signal": signal, "risk": risk, "executor": executor, "optimizer": optimizer,
+                        "notification": self._notification_module()}
+        for consumer in self.CONSUMERS:
+            for sub in self.topology.subscriptions_of(consumer):
+                self.bus.subscribe(sub.name, partial(self._deliver, consumer))
+        self.bars_published = 0
+        self.equity_curve: list[tuple[str, Decimal]] = []
+
+    # -- wiring ---------------------------------------------------------------------------
+    def _notification_module(self):
+        from shared.handlers import notification
+
+        return notification
+
+    def _notification_deps(self):
+        from shared.handlers import notification
+
+        return notification.build_deps(
+            store=self.store, clock=self.clock, secrets=self.secrets,
+            config_path=self.cfg.config_dir / "notifications.yaml", local_dir=self.cfg.run_dir)
+
+    def _deliver(self, consumer: str, envelope: Envelope) -> None:
+        module = self.modules[consumer]
+        run_step(envelope, consumer=consumer, handle=partial(module.handle, deps=self.deps[consumer]),
+                 store=self.store, bus=self.bus, clock=self.clock, topology=self.topology)
+
+    # -- the replay -----------------------------------------------------------------------
+    def publish_bar(self, bar) -> None:
+        env = wrap(bar, ts=self.clock.now(), id=derive_id("bar", bar.key))
+        self.bus.publish("market-bars", env, ordering_key=bar.symbol)
+        self.bars_published += 1
+
+    def fire_scheduler(self, at: datetime) -> None:
+        for job in self.topology.scheduler.values():
+            if not cron.matches(job.cron, at):
+                continue
+            payload = dict(job.payload)
+            if job.type == "optimizer_request":
+                days = float(payload.pop("window_days", 7))
+                payload.update(window_start=(at - timedelta(days=days)).isoformat(), window_end=at.isoformat())
+            body = MESSAGE_TYPES[job.type].model_validate(payload)
+            self.bus.publish(job.topic, wrap(body, ts=at, id=derive_id(job.name, at.isoformat())))
+
+    def step_minute(self) -> None:
+        at = self.clock.now() + timedelta(minutes=1)
+        self.clock.set(at)
+        for bar in self.sim.advance(at):
+            self.publish_bar(bar)
+        self.fire_scheduler(at)
+        self.bus.drain()
+        self.equity_curve.append((at.isoformat(), self.trading_pnl()))
+
+    def trading_pnl(self) -> Decimal:
+        """Realised + unrealised PnL of what the system traded, in the quote currency."""
+        from shared.ledger.summary import trading_pnl
+
+        return trading_pnl(self.store, self.deps["risk"].config.portfolio.quote)
+
+    def run(self, on_minute: Callable[[int], None] | None = None) -> None:
+        minutes = int(round(self.cfg.hours * 60))
+        for i in range(minutes):
+            self.step_minute()
+            if on_minute:
+                on_minute(i + 1)
+        self.flush()
+
+    def flush(self, horizon: timedelta = timedelta(minutes=15)) -> None:
+        """Let pending redeliveries run out (bounded) after the last bar."""
+        deadline = self.clock.now() + horizon
+        while self.bus.pending() and self.clock.now() < deadline:
+            nxt = datetime.fromtimestamp(self.bus.next_due(), timezone.utc)
+            self.clock.set(max(self.clock.now(), min(nxt, deadline)))
+            self.bus.drain()

@@ -1,0 +1,77 @@
+"""The end-of-run summary of a replay, computed from the store and the bus."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+from shared.ledger.summary import ledger_check, trading_pnl
+
+
+def _reason_key(reason: str) -> str:
+    return reason.split(":", 1)[0]
+
+
+def max_drawdown(curve: list[Decimal]) -> Decimal:
+    peak, worst = None, Decimal(0)
+    for value in curve:
+        peak = value if peak is None or value > peak else peak
+        worst = max(worst, peak - value)
+    return worst
+
+
+def build(pipeline) -> dict:
+    store, bus = pipeline.store, pipeline.bus
+    denied = Counter()
+    for _, doc in store.query("audit", [("kind", "==", "risk_denied")]):
+        for reason in doc["reasons"]:
+            denied[_reason_key(reason)] += 1
+    approved = sum(1 for _, d in store.query("orders") if "cause_id" in d)
+    execs = [d for _, d in store.query("executions")]
+    fills = [d for d in execs if Decimal(d["filled_quantity"]) > 0]
+    trades = [Decimal(d["pnl_usd"]) for _, d in store.query("trades")]
+    risk = store.get("state", "risk") or {}
+    fees = sum((Decimal(d["fee_usd"]) for d in fills), Decimal(0))
+    realised = sum((Decimal(d["realised_pnl_usd"]) for d in fills), Decimal(0))
+    total = trading_pnl(store)
+    check = ledger_check(store)
+    notes = pipeline.deps["notification"]
+    sent = getattr(notes, "sent_count", None)
+    stats = bus.stats
+    summary = {
+        "run_id": pipeline.cfg.run_id,
+        "seed": pipeline.cfg.seed,
+        "hours": pipeline.cfg.hours,
+        "venues": [v.name for v in pipeline.market.enabled_venues],
+        "symbols": list(pipeline.market.symbols),
+        "start": pipeline.cfg.start.isoformat(),
+        "end": pipeline.clock.now().isoformat(),
+        "bars_processed": stats["signal-bars"]["acked"],
+        "signals": stats["risk-signals"]["published"],
+        "orders_approved": approved,
+        "orders_denied": sum(denied.values()),
+        "denied_by_reason": dict(sorted(denied.items())),
+        "executions": len(execs),
+        "fills": len(fills),
+        "fees_usd": str(fees.quantize(Decimal("0.01"))),
+        "realised_pnl_usd": str(realised.quantize(Decimal("0.01"))),
+        "total_pnl_usd": str(total.quantize(Decimal("0.01"))),
+        "closed_trades": len(trades),
+        "win_rate": round(sum(1 for t in trades if t > 0) / len(trades), 4) if trades else None,
+        "max_drawdown_usd": str(max_drawdown([v for _, v in pipeline.equity_curve]).quantize(Decimal("0.01"))),
+        "notifications_sent": sent() if callable(sent) else stats["notification-notifications"]["acked"],
+        "dlq_count": len(store.query("dlq", [("status", "==", "dead")])),
+        "halted": bool(risk.get("halted")),
+        "halt_cause": risk.get("halt_reason", ""),
+        "ledger_check": check,
+        "ledger_consistent": all(Decimal(v["difference"]).copy_abs() < Decimal("0.000001") for v in check.values()),
+    }
+    return summary
+
+
+def write(summary: dict, run_dir: Path) -> Path:
+    path = Path(run_dir) / "summary.json"
+    path.write_text(json.dumps(summary, indent=2, default=str))
+    return path

@@ -1,0 +1,108 @@
+"""Running a step handler with the delivery semantics of DESIGN.
+
+`run_step` decodes the envelope, drops events older than `max_age`, claims the message id
+with create-if-absent in the SAME transaction as the handler's state change, records the
+outgoing messages in an outbox inside that transaction, commits, then publishes. A
+duplicate delivery is acknowledged and skipped, but any outbox entry a crash left
+unpublished is published again (ids are deterministic, so consumers absorb repeats).
+
+Errors: PermanentError propagates untouched (the transport dead-letters it at once);
+anything else propagates for redelivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+from infra.topology import Topology
+from shared.contracts import Envelope, Message, wrap
+from shared.ports import Bus, Clock, Store, Transaction
+
+log = logging.getLogger("tradewinds.delivery")
+
+StepFn = Callable[[Message, Envelope, Transaction], list[Message]]
+PROCESSED_TTL = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    envelope: Envelope
+    ordering_key: str | None = None
+
+
+def ordering_key(body: Message) -> str | None:
+    return getattr(body, "symbol", None)
+
+
+def outgoing_for(bodies: list[Message], cause: Envelope, topology: Topology, clock: Clock) -> list[Outgoing]:
+    out = []
+    for index, body in enumerate(bodies):
+        envelope = wrap(body, ts=clock.now(), cause=cause, tag=str(index))
+        out.append(Outgoing(topology.topic_for(body.TYPE), envelope, ordering_key(body)))
+    return out
+
+
+def publish_all(bus: Bus, out: list[Outgoing]) -> None:
+    for item in out:
+        bus.publish(item.topic, item.envelope, ordering_key=item.ordering_key)
+
+
+def run_step(
+    envelope: Envelope,
+    *,
+    consumer: str,
+    handle: StepFn,
+    store: Store,
+    bus: Bus,
+    clock: Clock,
+    topology: Topology,
+    max_age: timedelta | None = None,
+) -> list[Outgoing]:
+    body = envelope.decode()  # PermanentError on a bad body: straight to the DLQ
+    age = clock.now() - envelope.ts
+    if max_age is not None and age > max_age:
+        log.warning(
+            "dropping stale event",
+            extra={"consumer": consumer, "message_id": envelope.id, "type": envelope.type,
+                   "age_s": round(age.total_seconds(), 3), "max_age_s": max_age.total_seconds()},
+        )
+        return []
+    key = f"{consumer}:{envelope.id}"
+    with store.transaction() as tx:
+        claimed = tx.create_if_absent("processed", key, {
+            "consumer": consumer, "message_id": envelope.id, "type": envelope.type,
+            "at": clock.now().isoformat(), "expires_at": (clock.now() + PROCESSED_TTL).isoformat(),
+        })
+        if claimed:
+            out = outgoing_for(handle(body, envelope, tx), envelope, topology, clock)
+            tx.put("outbox", key, {
+                "sent": not out,
+                "messages": [
+                    {"topic": o.topic, "ordering_key": o.ordering_key,
+                     "envelope": o.envelope.model_dump(mode="json")}
+                    for o in out
+                ],
+            })
+        else:
+            pending = tx.get("outbox", key)
+    if not claimed:
+        if pending and not pending.get("sent"):
+            out = [
+                Outgoing(m["topic"], Envelope.model_validate(m["envelope"]), m.get("ordering_key"))
+                for m in pending["messages"]
+            ]
+            log.info("duplicate delivery: republishing unsent outbox",
+                     extra={"consumer": consumer, "message_id": envelope.id, "count": len(out)})
+            publish_all(bus, out)
+            store.put("outbox", key, {**pending, "sent": True})
+            return out
+        log.info("duplicate delivery skipped", extra={"consumer": consumer, "message_id": envelope.id})
+        return []
+    publish_all(bus, out)
+    if out:
+        store.put("outbox", key, {"sent": True, "messages": []})
+    return out

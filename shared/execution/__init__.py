@@ -1,0 +1,1 @@
+"""Execution: the paper exchange, order lifecycle and (later) the arbitrage hot path."""

@@ -1,0 +1,1 @@
+"""Portfolio ledger: positions, balances, realised/unrealised PnL, fees, NAV (Decimal)."""

@@ -1,0 +1,126 @@
+"""Applying executions to the ledger inside a store transaction.
+
+Documents written (the contract other steps read):
+- positions/{venue}:{symbol}: Position.to_doc() (quantity, avg_cost, realised_pnl, fees, mark_price)
+- balances/{venue}:{asset}: {venue, asset, total}
+- executions/{execution_id}: client_order_id, venue, symbol, side, filled_quantity, price, fee,
+  fee_usd, realised_pnl, realised_pnl_usd, notional_usd, strategy, source, status, latency_ms,
+  slippage_bps, executed_at (ISO UTC)
+- trades/{execution_id}: a closing fill: venue, symbol, strategy, pnl_usd, closed_at
+- pnl_days/{YYYY-MM-DD}: realised_pnl_usd, fees_usd, trades, wins, volume_usd
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Iterable, Mapping
+
+from shared.contracts import Execution, Side
+from shared.ledger.money import split_symbol, to_quote
+from shared.ledger.position import ZERO, Position
+from shared.ports import Transaction
+
+
+@dataclass(frozen=True)
+class Booked:
+    realised_usd: Decimal
+    fee_usd: Decimal
+    closed_trade: bool
+
+
+def marks(tx: Transaction, symbols: Iterable[str]) -> dict[str, Decimal]:
+    out = {}
+    for symbol in symbols:
+        doc = tx.get("marks", symbol.replace("/", "-"))
+        if doc:
+            out[symbol] = Decimal(doc["price"])
+    return out
+
+
+def seed_balances(tx: Transaction, venues: Iterable[str], start: Mapping[str, Decimal]) -> None:
+    for venue in venues:
+        for asset, amount in start.items():
+            tx.create_if_absent("balances", f"{venue}:{asset}",
+                                {"venue": venue, "asset": asset, "total": str(amount)})
+
+
+def _adjust(tx: Transaction, venue: str, asset: str, delta: Decimal) -> None:
+    key = f"{venue}:{asset}"
+    doc = tx.get("balances", key) or {"venue": venue, "asset": asset, "total": "0"}
+    tx.put("balances", key, {**doc, "total": str(Decimal(doc["total"]) + delta)})
+
+
+def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Decimal], quote: str) -> Booked:
+    """Apply one execution; the caller guarantees it has not been booked before."""
+    if ex.filled_quantity <= 0:
+        tx.put("executions", ex.execution_id, _doc(ex, ZERO, ZERO, ZERO, quote))
+        return Booked(ZERO, ZERO, False)
+    base, sym_quote = split_symbol(ex.symbol)
+    key = f"{ex.venue}:{ex.symbol}"
+    position = Position.from_doc(tx.get("positions", key), ex.venue, ex.symbol)
+    fee_in_quote = ex.fee if ex.fee_currency == sym_quote else ex.fee * ex.price
+    qty = ex.filled_quantity
+    if ex.side is Side.SELL:
+        qty = min(qty, position.quantity)
+    realised = ZERO
+    if qty > 0:
+        position, realised = position.apply_fill(ex.side, qty, ex.price, fee_in_quote)
+    mark = mark_prices.get(ex.symbol)
+    if mark:
+        position = replace(position, mark_price=mark)
+    tx.put("positions", key, position.to_doc())
+    notional = ex.filled_quantity * ex.price
+    if ex.side is Side.BUY:
+        _adjust(tx, ex.venue, base, ex.filled_quantity)
+        _adjust(tx, ex.venue, sym_quote, -(notional + fee_in_quote))
+    else:
+        _adjust(tx, ex.venue, base, -ex.filled_quantity)
+        _adjust(tx, ex.venue, sym_quote, notional - fee_in_quote)
+    realised_usd = to_quote(realised, sym_quote, mark_prices, quote)
+    fee_usd = to_quote(fee_in_quote, sym_quote, mark_prices, quote)
+    tx.put("executions", ex.execution_id, _doc(ex, realised, realised_usd, fee_usd, quote, mark_prices))
+    closed = ex.side is Side.SELL and qty > 0
+    if closed:
+        tx.put("trades", ex.execution_id, {
+            "venue": ex.venue, "symbol": ex.symbol, "strategy": ex.strategy,
+            "pnl_usd": str(realised_usd), "closed_at": ex.executed_at.isoformat(),
+        })
+    day = ex.executed_at.date().isoformat()
+    pd = tx.get("pnl_days", day) or {"date": day, "realised_pnl_usd": "0", "fees_usd": "0",
+                                       "trades": 0, "wins": 0, "volume_usd": "0"}
+    tx.put("pnl_days", day, {
+        **pd,
+        "realised_pnl_usd": str(Decimal(pd["realised_pnl_usd"]) + realised_usd),
+        "fees_usd": str(Decimal(pd["fees_usd"]) + fee_usd),
+        "trades": pd["trades"] + (1 if closed else 0),
+        "wins": pd["wins"] + (1 if closed and realised_usd > 0 else 0),
+        "volume_usd": str(Decimal(pd["volume_usd"]) + to_quote(notional, sym_quote, mark_prices, quote)),
+    })
+    return Booked(realised_usd, fee_usd, closed)
+
+
+def _doc(ex: Execution, realised, realised_usd, fee_usd, quote, mark_prices=None) -> dict:
+    _, sym_quote = split_symbol(ex.symbol)
+    notional_usd = (to_quote(ex.filled_quantity * ex.price, sym_quote, mark_prices or {}, quote)
+                    if ex.filled_quantity and (sym_quote == quote or mark_prices) else ZERO)
+    return {
+        "execution_id": ex.execution_id, "client_order_id": ex.client_order_id, "venue": ex.venue,
+        "symbol": ex.symbol, "side": ex.side.value, "status": ex.status.value,
+        "filled_quantity": str(ex.filled_quantity), "price": str(ex.price), "fee": str(ex.fee),
+        "fee_currency": ex.fee_currency, "fee_usd": str(fee_usd), "realised_pnl": str(realised),
+        "realised_pnl_usd": str(realised_usd), "notional_usd": str(notional_usd),
+        "strategy": ex.strategy, "source": ex.source.value, "latency_ms": ex.latency_ms,
+        "slippage_bps": ex.slippage_bps, "executed_at": ex.executed_at.isoformat(),
+    }
+
+
+def equity_usd(tx: Transaction, venues: Iterable[str], assets: Iterable[str],
+               mark_prices: Mapping[str, Decimal], quote: str) -> Decimal:
+    total = ZERO
+    for venue in venues:
+        for asset in assets:
+            doc = tx.get("balances", f"{venue}:{asset}")
+            if doc:
+                total += to_quote(Decimal(doc["total"]), asset, mark_prices, quote)
+    return total

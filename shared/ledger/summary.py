@@ -1,0 +1,61 @@
+"""Figures computed from the ledger documents (never from in-memory counters)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from decimal import Decimal
+
+from shared.ledger.money import split_symbol, to_quote
+from shared.ledger.position import Position
+from shared.ports import Store
+
+
+def _marks(store: Store) -> dict[str, Decimal]:
+    return {doc_id.replace("-", "/"): Decimal(d["price"]) for doc_id, d in store.query("marks")}
+
+
+def positions(store: Store) -> list[Position]:
+    marks = _marks(store)
+    out = []
+    for doc_id, doc in store.query("positions"):
+        venue, symbol = doc["venue"], doc["symbol"]
+        p = Position.from_doc(doc, venue, symbol)
+        if symbol in marks:
+            p = replace(p, mark_price=marks[symbol])
+        out.append(p)
+    return out
+
+
+def trading_pnl(store: Store, quote: str = "USDT") -> Decimal:
+    marks = _marks(store)
+    total = Decimal(0)
+    for p in positions(store):
+        _, q = split_symbol(p.symbol)
+        total += to_quote(p.realised_pnl + p.unrealised_pnl, q, marks, quote)
+    return total
+
+
+def ledger_check(store: Store) -> dict[str, dict[str, str]]:
+    """Per symbol, in its quote currency: realised + unrealised must equal the cash flows of
+    the fills (sell proceeds - buy costs - fees) plus the open quantity at the mark."""
+    marks = _marks(store)
+    flows: dict[str, Decimal] = defaultdict(Decimal)
+    qty: dict[str, Decimal] = defaultdict(Decimal)
+    for _, ex in store.query("executions"):
+        filled = Decimal(ex["filled_quantity"])
+        if filled <= 0:
+            continue
+        price, fee = Decimal(ex["price"]), Decimal(ex["fee"])
+        sign = 1 if ex["side"] == "sell" else -1
+        flows[ex["symbol"]] += sign * filled * price - fee
+        qty[ex["symbol"]] -= sign * filled
+    pnl: dict[str, Decimal] = defaultdict(Decimal)
+    for p in positions(store):
+        pnl[p.symbol] += p.realised_pnl + p.unrealised_pnl
+    out = {}
+    for symbol in sorted(set(flows) | set(pnl)):
+        expected = flows[symbol] + qty[symbol] * marks.get(symbol, Decimal(0))
+        out[symbol] = {"ledger_pnl": str(pnl[symbol]), "from_fills": str(expected),
+                       "difference": str(pnl[symbol] - expected)}
+    return out

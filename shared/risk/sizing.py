@@ -1,0 +1,46 @@
+"""Position sizing by fractional Kelly from the recent win rate and payoff.
+
+size = equity x f x kelly, where kelly = p - (1-p)/b from recent closed trades and
+f = `kelly_fraction`, clipped to `high_drawdown_clip` (0.25) when drawdown is high.
+The result is capped at `base_order_usd x kelly_cap`; with too few trades the base size
+is used (scaled by the clip when in drawdown).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Sequence
+
+from shared.risk.config import Sizing
+
+CENT = Decimal("0.01")
+
+
+def kelly_fraction(results: Sequence[Decimal]) -> float | None:
+    """Full-Kelly fraction p - (1-p)/b from closed-trade results; None when undefined."""
+    wins = [r for r in results if r > 0]
+    losses = [-r for r in results if r < 0]
+    if not wins or not losses:
+        return None
+    p = len(wins) / (len(wins) + len(losses))
+    payoff = float(sum(wins) / len(wins)) / float(sum(losses) / len(losses))
+    return p - (1 - p) / payoff
+
+
+def order_size_usd(
+    results: Sequence[Decimal], equity: Decimal, drawdown_pct: float, cfg: Sizing
+) -> tuple[Decimal, str]:
+    """The order size in USD and a short explanation for the audit trail."""
+    in_drawdown = drawdown_pct >= cfg.high_drawdown_pct
+    fraction = min(cfg.kelly_fraction, cfg.high_drawdown_clip) if in_drawdown else cfg.kelly_fraction
+    cap = cfg.base_order_usd * Decimal(str(cfg.kelly_cap))
+    note = f" (drawdown {drawdown_pct:.2f}% -> fraction {fraction})" if in_drawdown else ""
+    full = kelly_fraction(results) if len(results) >= cfg.kelly_min_trades else None
+    if full is None:
+        scale = Decimal(str(fraction / cfg.kelly_fraction))
+        size = min(cap, cfg.base_order_usd * scale)
+        return size.quantize(CENT), f"base size, too few decisive trades for Kelly{note}"
+    if full <= 0:
+        return Decimal(0), f"kelly={full:.3f} <= 0: no edge{note}"
+    size = min(cap, equity * Decimal(str(round(fraction * full, 6))))
+    return size.quantize(CENT), f"kelly={full:.3f} x {fraction}{note}"
