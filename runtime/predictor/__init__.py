@@ -1,0 +1,1 @@
+"""The LSTM predictor service (Cloud Run GPU or a Vertex AI custom container)."""
