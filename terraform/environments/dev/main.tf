@@ -1,0 +1,20 @@
+# Development: same topology and modules as prod; nothing delete-protected so the project
+# can be torn down, paper trading only, cheaper best-effort GPU capacity.
+module "tradewinds" {
+  source = "../../modules/tradewinds"
+
+  project_id                    = var.project_id
+  environment                   = "dev"
+  region                        = var.region
+  predictor_region              = var.predictor_region
+  predictor_backend             = var.predictor_backend
+  gpu_zonal_redundancy_disabled = var.gpu_zonal_redundancy_disabled
+  firestore_location            = var.firestore_location
+  image_tag                     = var.image_tag
+  function_bundle               = var.function_bundle
+  invokers                      = var.invokers
+  trading_mode                  = "paper"
+  protect_data                  = false
+  secret_wo_versions            = var.secret_wo_versions
+  secret_values                 = var.secret_values
+}

@@ -1,0 +1,145 @@
+variable "project_id" {
+  description = "One project per environment (Firestore has one (default) database per project)."
+  type        = string
+}
+
+variable "environment" {
+  type = string
+
+  validation {
+    condition     = contains(["prod", "dev"], var.environment)
+    error_message = "environment is prod or dev."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the always-on services, Scheduler, Artifact Registry and buckets."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "predictor_region" {
+  description = "Region of the GPU predictor (Cloud Run L4 GPUs exist in a few regions only) or of the Vertex AI endpoint."
+  type        = string
+  default     = "europe-west1"
+
+  validation {
+    condition     = contains(["us-central1", "europe-west1", "europe-west4", "asia-southeast1", "us-east4"], var.predictor_region)
+    error_message = "Cloud Run L4 GPUs are offered in us-central1, europe-west1, europe-west4, asia-southeast1 and us-east4."
+  }
+}
+
+variable "gpu_zonal_redundancy_disabled" {
+  description = "true = cheaper best-effort GPU capacity without zonal failover (fine for dev)."
+  type        = bool
+  default     = false
+}
+
+variable "predictor_backend" {
+  description = "Where the LSTM is served: a GPU Cloud Run service or a Vertex AI endpoint."
+  type        = string
+  default     = "cloud_run"
+
+  validation {
+    condition     = contains(["cloud_run", "vertex"], var.predictor_backend)
+    error_message = "predictor_backend is \"cloud_run\" or \"vertex\"."
+  }
+}
+
+variable "vertex_endpoint_id" {
+  description = "Numeric id (no leading zero, <= 10 digits) of the Vertex AI endpoint when predictor_backend = \"vertex\"."
+  type        = string
+  default     = "1000000001"
+
+  validation {
+    condition     = can(regex("^[1-9][0-9]{0,9}$", var.vertex_endpoint_id))
+    error_message = "Vertex AI endpoint ids are numeric, without a leading zero, at most 10 digits."
+  }
+}
+
+variable "firestore_location" {
+  description = "Firestore location (region such as europe-west1, or multi-region eur3 / nam5)."
+  type        = string
+  default     = "eur3"
+}
+
+variable "image_tag" {
+  description = "Tag of the feed, executor and predictor images in Artifact Registry (Cloud Build uses $SHORT_SHA)."
+  type        = string
+  default     = "latest"
+}
+
+variable "function_bundle" {
+  description = "Path to function-source-<sha256[:16]>.zip built by `python -m infra.bundle`."
+  type        = string
+
+  validation {
+    condition     = can(regex("function-source-[0-9a-f]{16}\\.zip$", var.function_bundle))
+    error_message = "function_bundle must be a function-source-<sha256[:16]>.zip made by infra/bundle.py."
+  }
+}
+
+variable "invokers" {
+  description = "Named principals allowed to call the HTTPS services (operators, the Cloud Build smoke test). Never allUsers."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.invokers : !contains(["allUsers", "allAuthenticatedUsers"], m)])
+    error_message = "Trading endpoints are never public: list named principals (user:, group:, serviceAccount:)."
+  }
+}
+
+variable "trading_mode" {
+  description = "paper (default) or live; live also needs exchange keys in Secret Manager."
+  type        = string
+  default     = "paper"
+
+  validation {
+    condition     = contains(["paper", "live"], var.trading_mode)
+    error_message = "trading_mode is paper or live."
+  }
+}
+
+variable "protect_data" {
+  description = "Delete protection on Firestore, buckets and services (true in prod)."
+  type        = bool
+  default     = true
+}
+
+variable "function_ingress" {
+  description = "Ingress of the functions; ALLOW_INTERNAL_ONLY admits Pub/Sub push from this project."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+}
+
+variable "telegram_webhook_gateway" {
+  description = "Expose only the Telegram webhook path of the executor through API Gateway (the executor stays IAM-only)."
+  type        = bool
+  default     = true
+}
+
+variable "telegram_webhook_path" {
+  description = "Executor route that receives Telegram updates (checked against X-Telegram-Bot-Api-Secret-Token)."
+  type        = string
+  default     = "/telegram/webhook"
+}
+
+variable "scheduler_paused" {
+  type    = bool
+  default = false
+}
+
+variable "secret_wo_versions" {
+  description = "Secrets to seed from Terraform => write-only version counter (bump to push a new value). Usually empty: use `gcloud secrets versions add`."
+  type        = map(number)
+  default     = {}
+}
+
+variable "secret_values" {
+  description = "Values for secret_wo_versions; ephemeral, never stored in state or plan."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+  ephemeral   = true
+}
