@@ -1,0 +1,1 @@
+"""Google Cloud adapters of the ports. Only modules here import google.cloud."""
