@@ -101,7 +101,7 @@ def summarise(store: Store, start: datetime, end: datetime, quote_currency: str 
     acc = _Accumulator(quote_currency)
     for doc in _executions(store, start, end):
         acc.add(doc)
-    exposure, unrealised = _exposure(store)
+    exposure, unrealised = open_exposure(store)
     partial = PeriodSummary(
         start=start, end=end, quote_currency=quote_currency, trades=acc.trades,
         closed=acc.closed, wins=acc.wins, losses=acc.losses, pnl=dict(acc.pnl),
@@ -156,7 +156,8 @@ def _executions(store: Store, start: datetime, end: datetime) -> list[dict[str, 
     return out
 
 
-def _exposure(store: Store) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+def open_exposure(store: Store) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Per quote currency: |quantity| x mark (avg_cost without a mark), and unrealised PnL."""
     exposure: dict[str, Decimal] = defaultdict(Decimal)
     unrealised: dict[str, Decimal] = defaultdict(Decimal)
     for _, doc in store.query(POSITIONS):
