@@ -1,0 +1,1 @@
+"""The feed service: venues in; closed bars, book tops and outage notices out."""

@@ -1,0 +1,60 @@
+"""The feed's composition root: config → sources → bus → FeedService, once per instance.
+
+FEED_SOURCE=config (default) follows each venue's `kind` in config/venues.yaml,
+`simulated` or `ccxt` forces every venue to one kind. The bus is Pub/Sub when
+TRADEWINDS_BUS=pubsub (Cloud Run, emulator), else the in-process bus.
+The feed reads public market data only: it takes no exchange credentials.
+"""
+
+from __future__ import annotations
+
+import os
+
+from runtime.feed.config import FeedConfig
+from runtime.feed.service import FeedService
+from runtime.feed.sources import FeedSource, SimulatedMarket, SimulatedSource
+from shared.clock import WallClock
+from shared.config.venues import MarketConfig, load_market_config
+from shared.ports import Bus, Clock
+
+
+def build_sources(market: MarketConfig, config: FeedConfig, clock: Clock) -> list[FeedSource]:
+    sources: list[FeedSource] = []
+    shared_market: SimulatedMarket | None = None
+    for venue in market.enabled_venues:
+        kind = venue.kind if config.source == "config" else config.source
+        symbols = market.symbols_of(venue.name)
+        if kind == "ccxt":
+            from runtime.feed.sources import CcxtSource
+            from shared.adapters.ccxt import CcxtExchange
+
+            exchange = CcxtExchange(venue.ccxt_id or venue.name, venue=venue.name,
+                                    timeout_ms=5_000)
+            sources.append(CcxtSource(exchange, symbols, depth=config.book_depth))
+        else:
+            if shared_market is None:
+                from shared.market.simulator import MarketSimulator
+
+                shared_market = SimulatedMarket(MarketSimulator(market, config.seed, clock.now()))
+            sources.append(SimulatedSource(shared_market, venue.name, symbols))
+    return sources
+
+
+def build_bus(clock: Clock) -> Bus:
+    from infra.topology import load
+
+    if os.environ.get("TRADEWINDS_BUS") == "pubsub":
+        from shared.adapters.gcp.pubsub_bus import PubSubBus
+
+        return PubSubBus(load())
+    from shared.adapters.local.bus import InProcessBus
+    from shared.adapters.local.sqlite_store import SqliteStore
+
+    return InProcessBus(load(), clock, SqliteStore(":memory:"))
+
+
+def build_service() -> FeedService:
+    clock = WallClock()
+    config = FeedConfig.from_env()
+    market = load_market_config(os.environ.get("TRADEWINDS_VENUES", "config/venues.yaml"))
+    return FeedService(build_sources(market, config, clock), build_bus(clock), clock, config)
