@@ -56,12 +56,13 @@ def train(
                 f"val {logs.get('val_loss', float('nan')):.4f}"))
 
         try:
-            meta, report = train_artifact(
+            trained = train_artifact(
                 series, cfg, out, created_at=WallClock().now(), source=data, seed=seed,
                 days=days, on_epoch=on_epoch,
             )
         except ValueError as e:
             raise _fail(str(e)) from e
+        meta, report = trained.meta, trained.report
         progress.update(task, total=meta.fit["epochs_run"], completed=meta.fit["epochs_run"])
     console.print(f"stopped after {meta.fit['epochs_run']} epochs "
                   f"(best {meta.fit['best_epoch']}, val loss {meta.fit['best_val_loss']:.4f})")

@@ -99,7 +99,7 @@ class MicroBatcher:
         try:
             x = live[0][0] if len(live) == 1 else np.concatenate([x for x, _ in live])
             probs = await asyncio.to_thread(self._predict, x)
-        except Exception as e:  # the model failed: every waiting request learns why
+        except Exception as e:  # noqa: BLE001 - any model failure goes to every waiter
             for _, fut in live:
                 if not fut.done():
                     fut.set_exception(e)

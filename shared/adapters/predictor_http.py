@@ -8,7 +8,7 @@ redelivered; a 4xx is the caller's bug (PermanentError, with the server's reason
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -53,7 +53,7 @@ class HttpPredictor:
         if self._owns_client:
             self._client.close()
 
-    def __enter__(self) -> HttpPredictor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

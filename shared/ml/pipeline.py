@@ -27,6 +27,16 @@ _SUMMARY_KEYS = ("n", "positive_rate", "accuracy", "auc", "brier", "log_loss", "
 
 
 @dataclass(frozen=True)
+class Trained:
+    """What `train_artifact` wrote, plus the in-memory model that produced it."""
+
+    meta: ArtifactMeta
+    report: dict[str, Any]
+    prepared: Prepared
+    predict: Callable[[np.ndarray], np.ndarray]  # raw windows → probabilities
+
+
+@dataclass(frozen=True)
 class Prepared:
     bars: AlignedBars
     dataset: Dataset
@@ -52,7 +62,7 @@ def train_artifact(
     seed: int,
     days: float | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
-) -> tuple[ArtifactMeta, dict[str, Any]]:
+) -> Trained:
     """Fit the LSTM with early stopping on the validation part, score val and test against
     the naive baseline, write weights, metadata.json and report.json to `out_dir`."""
     from shared.ml import model as tfm
@@ -85,7 +95,8 @@ def train_artifact(
     )
     write_metadata(out_dir, meta)
     write_report(out_dir, report)
-    return meta, report
+    return Trained(meta=meta, report=report, prepared=prep,
+                   predict=lambda raw: scorer.predict(norm.apply(raw)))
 
 
 def evaluate_artifact(directory: str | Path, series: Mapping[str, VenueSeries]) -> dict[str, Any]:
