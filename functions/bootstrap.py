@@ -6,6 +6,7 @@ Environment:
   message being handled, so replays are deterministic across processes);
 - TW_SECRETS: `secret-manager` (default) or `env` (TW_SECRET_<NAME> / .secrets files);
 - TW_CONFIG_DIR: configuration directory (default `config`);
+- TW_NOTIFY_LOCAL_DIR: send notifications to a local file there instead of the channels;
 - GOOGLE_CLOUD_PROJECT: the project (the emulators honour any id).
 
 Cloud SDKs are imported here, inside functions, never at import time of `functions.main`.
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from infra.topology import Topology, load
@@ -59,6 +61,7 @@ class Infra:
     secrets: Secrets
     topology: Topology
     config_dir: str = "config"
+    notify_local_dir: str | None = None  # notifications to <dir>/notifications.jsonl only
 
 
 @dataclass
@@ -106,7 +109,8 @@ def build_infra(environ: dict[str, str] | None = None) -> Infra:
         from shared.adapters.gcp.secret_manager import SecretManagerSecrets
 
         secrets = SecretManagerSecrets(project=project)
-    return Infra(store, bus, clock, secrets, topology, env.get("TW_CONFIG_DIR", "config"))
+    return Infra(store, bus, clock, secrets, topology, env.get("TW_CONFIG_DIR", "config"),
+                 env.get("TW_NOTIFY_LOCAL_DIR") or None)
 
 
 def infra() -> Infra:
@@ -133,7 +137,14 @@ def runtime(step: str) -> Runtime:
         rt = _runtimes.get(step)
         if rt is None:
             module = import_module(f"shared.handlers.{step}")
-            deps = module.build_deps(store=base.store, clock=base.clock, bus=base.bus,
-                                     secrets=base.secrets, config_dir=base.config_dir)
-            rt = _runtimes[step] = Runtime(step, base, partial(module.handle, deps=deps))
+            rt = _runtimes[step] = Runtime(step, base, partial(module.handle, deps=_deps(step, module, base)))
         return rt
+
+
+def _deps(step: str, module: Any, base: Infra) -> Any:
+    if step == "notification":  # its builder takes the config file and an optional local sink
+        return module.build_deps(store=base.store, clock=base.clock, secrets=base.secrets,
+                                 config_path=Path(base.config_dir) / "notifications.yaml",
+                                 local_dir=base.notify_local_dir)
+    return module.build_deps(store=base.store, clock=base.clock, bus=base.bus, secrets=base.secrets,
+                             config_dir=base.config_dir)

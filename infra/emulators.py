@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 PROJECT = "tradewinds-local"
 STATE_DIR = Path(".emulators")
@@ -145,7 +146,7 @@ class Emulators:
         while self.started:
             self.started.pop().stop()
 
-    def __enter__(self) -> Emulators:  # noqa: PYI034
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

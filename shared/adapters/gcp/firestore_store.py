@@ -12,7 +12,8 @@ transaction's own writes; writes apply atomically at commit):
   race raise TransientError: the message is redelivered and the handler runs again.
 
 Documents are JSON-compatible dicts (Decimals arrive as strings). Two encodings keep
-them storable: nested arrays (Firestore allows none) are wrapped as `{"tw_nested_list": [...]}`,
+them storable: an array holding arrays (Firestore allows none) is stored as `{"tw_json": "<json>"}`
+(compact too: a 240-row bar window encodes in well under a millisecond),
 and a top-level `expires_at` ISO string is stored as a Firestore timestamp so the TTL
 policy on `processed` can use it (read back as an ISO string). Document ids may contain
 `/` (e.g. symbols): it is escaped.
@@ -39,7 +40,7 @@ from shared.ports import Document, Where
 
 TTL_FIELD = "expires_at"
 _DELETED = object()
-_NESTED = "tw_nested_list"
+_NESTED = "tw_json"
 COMMIT_ATTEMPTS = 5
 
 
@@ -58,19 +59,20 @@ def _plain(data: Document) -> Document:
     return json.loads(json.dumps(data, default=str))
 
 
-def _to_fs(value: Any, in_list: bool = False) -> Any:
+def _to_fs(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _to_fs(v) for k, v in value.items()}
     if isinstance(value, list):
-        items = [_to_fs(v, in_list=True) for v in value]
-        return {_NESTED: items} if in_list else items
+        if any(isinstance(v, list) for v in value):  # Firestore has no nested arrays
+            return {_NESTED: json.dumps(value, separators=(",", ":"))}
+        return [_to_fs(v) for v in value]
     return value
 
 
 def _from_fs(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {_NESTED}:
-            return [_from_fs(v) for v in value[_NESTED]]
+            return json.loads(value[_NESTED])
         return {k: _from_fs(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_from_fs(v) for v in value]
