@@ -1,8 +1,9 @@
 """The paper exchange: fills against the simulated L2 book with taker fees and latency.
 
 A market order walks the book (VWAP over the levels it consumes); an IOC limit order stops
-at its limit price; whatever the book cannot fill is reported as a partial fill. A venue
-that is down rejects; a sell larger than the venue inventory is rejected.
+at its limit price; whatever the book cannot fill is reported as a partial fill (the IOC
+remainder is cancelled). A venue that is down answers FAILED (a breaker failure); an
+unknown venue is REJECTED.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class PaperExchange:
                              expected_price=order.reference_price, fee=0,
                              reason=f"unknown venue {order.venue}", **common)
         if not self.is_up(order.venue):
-            return Execution(status=ExecutionStatus.REJECTED, filled_quantity=0, price=0,
+            return Execution(status=ExecutionStatus.FAILED, filled_quantity=0, price=0,
                              expected_price=order.reference_price, fee=0,
                              reason=f"venue {order.venue} unavailable", **common)
         book = self.books(order.venue, order.symbol)

@@ -1,22 +1,32 @@
 """The executor step for strategy orders arriving on `orders` (and `control` for halts).
 
-Idempotent submission: the order is claimed in `orders/{client_order_id}` with
-create-if-absent semantics on its `submitted` flag, so the same order message twice never
-makes two exchange orders. The pre-trade check uses the cached risk state (halt flag).
+Idempotent submission: the order's lifecycle record in `orders/{client_order_id}` is
+claimed (`submitted`) in the same transaction as its result, so the same order message
+twice never makes two exchange orders; with `claims` set (a Store), a `order_claims/` doc
+is also committed BEFORE the venue call, so a crash between the call and the commit is
+not resent on redelivery (reconciliation on start settles it from the venue's truth).
+The pre-trade check uses the cached risk state (halt flag); the order goes out as
+market / IOC / iceberg / TWAP by size (`shared.execution.algos`), through the router
+(breakers, reject ratios, failover) when one is wired.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Protocol
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Protocol
 
 from shared.contracts import (
     Command, Control, Envelope, Execution, ExecutionStatus, Message, Order,
 )
-from shared.contracts.envelope import derive_id
-from shared.ledger.money import split_symbol
-from shared.ports import Clock, Transaction
+from shared.execution import algos, lifecycle
+from shared.execution.config import ExecutorConfig, load_executor_config
+from shared.execution.pretrade import PreTradeGate
+from shared.execution.routing import Router, no_fill
+from shared.ports import Clock, Store, Transaction
+
+log = logging.getLogger("tradewinds.executor")
 
 
 class Venue(Protocol):
@@ -29,21 +39,35 @@ class ExecutorDeps:
     clock: Clock
     halted: bool = False
     latencies_ms: list[float] = field(default_factory=list)
+    config: ExecutorConfig = field(default_factory=ExecutorConfig)
+    gate: PreTradeGate | None = None
+    router: Router | None = None
+    wait: Callable[[float], None] = lambda seconds: None
+    claims: Store | None = None
+
+    def __post_init__(self) -> None:
+        if self.gate is None:
+            self.gate = PreTradeGate(self.clock, self.config.pretrade)
+        if self.halted:
+            self.gate.on_control(Control(command=Command.HALT, reason="halted at start", actor="state/risk"))
 
 
 def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config", venue=None) -> ExecutorDeps:
     if venue is None:
         raise ValueError("the executor needs a venue (paper exchange or live adapter)")
-    doc = store.get("state", "risk") or {}
-    return ExecutorDeps(venue=venue, clock=clock, halted=bool(doc.get("halted")))
+    path = Path(config_dir) / "executor.yaml"
+    config = load_executor_config(path) if path.exists() else ExecutorConfig()
+    deps = ExecutorDeps(venue=venue, clock=clock, config=config)
+    deps.gate.refresh(store, force=True)
+    deps.halted = deps.gate.halted
+    return deps
 
 
 def handle(body: Message, envelope: Envelope, tx: Transaction, deps: ExecutorDeps) -> list[Message]:
     if isinstance(body, Control):
-        if body.command is Command.HALT:
-            deps.halted = True
-        elif body.command is Command.RESUME:
-            deps.halted = False
+        if body.command in (Command.HALT, Command.RESUME):
+            deps.gate.on_control(body)
+            deps.halted = deps.gate.halted
         return []
     if isinstance(body, Order):
         return on_order(body, tx, deps)
@@ -51,32 +75,31 @@ def handle(body: Message, envelope: Envelope, tx: Transaction, deps: ExecutorDep
 
 
 def on_order(order: Order, tx: Transaction, deps: ExecutorDeps) -> list[Message]:
-    key = order.client_order_id
-    doc = tx.get("orders", key) or {}
-    if doc.get("submitted"):
-        return []  # already sent to the venue: never a second exchange order
     now = deps.clock.now()
-    if deps.halted and not order.reduce_only:
-        ex = _rejected(order, now, "halted: executor refuses new exposure")
+    record = lifecycle.claim(tx, order, now)
+    if record is None:
+        return []  # already sent to the venue: never a second exchange order
+    if deps.claims is not None and not deps.claims.create_if_absent(
+            "order_claims", order.client_order_id, {"at": now.isoformat(), "venue": order.venue}):
+        log.warning("order was sent by a run that did not commit; left to reconciliation",
+                    extra={"client_order_id": order.client_order_id})
+        lifecycle.save(tx, record)
+        return []
+    reasons = deps.gate.check(order.notional, reduces=order.reduce_only)
+    if deps.halted and not order.reduce_only and not any(r.startswith("halted") for r in reasons):
+        reasons.insert(0, "halted: executor refuses new exposure")
+    if reasons:
+        ex = no_fill(order, now, ExecutionStatus.REJECTED, "; ".join(reasons))
     else:
-        ex = deps.venue.execute(order)
+        send = deps.router.route if deps.router is not None else deps.venue.execute
+        ex = algos.run(order, send, deps.config.algos, wait=deps.wait)
     deps.latencies_ms.append(ex.latency_ms)
-    tx.put("orders", key, {
-        **doc, "submitted": True, "status": ex.status.value, "venue": order.venue,
-        "symbol": order.symbol, "side": order.side.value, "quantity": str(order.quantity),
-        "filled_quantity": str(ex.filled_quantity), "avg_price": str(ex.price),
-        "updated_at": now.isoformat(), "execution_id": ex.execution_id})
+    deps.gate.record_latency(ex.latency_ms)
+    record = replace(record, venue=ex.venue).apply_execution(ex, now)
+    lifecycle.save(tx, record)
+    doc = tx.get("orders", order.client_order_id) or {}
+    tx.put("orders", order.client_order_id, {**doc, "status": ex.status.value, "execution_id": ex.execution_id})
     return [ex]
-
-
-def _rejected(order: Order, now, reason: str) -> Execution:
-    _, quote = split_symbol(order.symbol)
-    return Execution(
-        execution_id=derive_id(order.client_order_id, "fill"), client_order_id=order.client_order_id,
-        venue=order.venue, symbol=order.symbol, side=order.side, status=ExecutionStatus.REJECTED,
-        requested_quantity=order.quantity, filled_quantity=Decimal(0), price=Decimal(0),
-        expected_price=order.reference_price, fee=Decimal(0), fee_currency=quote, latency_ms=0.0,
-        source=order.source, strategy=order.strategy, reason=reason, executed_at=now)
 
 
 __all__ = ["ExecutorDeps", "build_deps", "handle", "on_order"]

@@ -1,0 +1,157 @@
+"""Executing an opportunity: every leg as an IOC limit order, all sent concurrently;
+a leg that fails or fills short leaves a residual that is hedged at once with a
+bounded-price IOC order, and the legging loss is recorded.
+
+Residuals are counted per asset across the opportunity's legs (base bought minus base
+sold, per non-home asset); each one is unwound against the home asset on the venue where
+the excess was filled (falling back to the other venues of the opportunity when that
+venue's breaker is open), at the latest touch -/+ `hedge_max_bps`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import Callable, Mapping
+
+from shared.contracts import (
+    BookSnapshot, Execution, ExecutionStatus, Order, OrderSource, OrderType, Side, client_order_id,
+)
+from shared.execution.config import ArbitrageConfig
+from shared.execution.opportunity import BPS, ZERO, Opportunity
+from shared.execution.routing import GuardedVenues, no_fill
+
+BookFn = Callable[[str, str], BookSnapshot | None]
+
+
+@dataclass
+class ArbOutcome:
+    opportunity: Opportunity
+    legs: list[Execution]
+    hedges: list[Execution] = field(default_factory=list)
+    residual: dict[str, Decimal] = field(default_factory=dict)  # after hedging (0 = flat)
+    realised: Decimal = ZERO       # in the home asset, residuals valued at the mid
+    legging_loss: Decimal = ZERO   # in the home asset
+    fill_ratio: Decimal = ZERO
+
+    @property
+    def executions(self) -> list[Execution]:
+        return self.legs + self.hedges
+
+    @property
+    def flat(self) -> bool:
+        return all(v == 0 for v in self.residual.values())
+
+    def to_doc(self) -> dict:
+        return {**self.opportunity.to_doc(), "realised": str(self.realised),
+                "legging_loss": str(self.legging_loss), "fill_ratio": str(self.fill_ratio),
+                "residual": {k: str(v) for k, v in self.residual.items()},
+                "legs": [e.client_order_id for e in self.legs],
+                "hedges": [e.client_order_id for e in self.hedges], "flat": self.flat}
+
+
+def asset_deltas(executions: list[Execution]) -> dict[str, Decimal]:
+    """Net change per asset from the fills (fees charged in the quote, as the venues do)."""
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for ex in executions:
+        if ex.filled_quantity <= 0:
+            continue
+        base, quote = ex.symbol.split("/")
+        notional = ex.filled_quantity * ex.price
+        sign = 1 if ex.side is Side.BUY else -1
+        out[base] += sign * ex.filled_quantity
+        out[quote] += -sign * notional - ex.fee
+    return out
+
+
+class LegExecutor:
+    def __init__(self, guarded: GuardedVenues, books: BookFn, cfg: ArbitrageConfig,
+                 fees_bps: Mapping[str, Decimal], lot_sizes: Mapping[str, Decimal] | None = None,
+                 pool: ThreadPoolExecutor | None = None):
+        self.guarded, self.books, self.cfg = guarded, books, cfg
+        self.fees_bps, self.lots = fees_bps, dict(lot_sizes or {})
+        self.pool = pool or ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="leg")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False)
+
+    def send_all(self, orders: list[Order]) -> list[Execution]:
+        futures = [self.pool.submit(self.guarded.send, o) for o in orders]
+        out = []
+        for order, fut in zip(orders, futures):
+            try:
+                out.append(fut.result(timeout=self.cfg.leg_timeout_s))
+            except FutureTimeout:
+                out.append(no_fill(order, self.guarded.clock.now(), ExecutionStatus.FAILED,
+                                   f"no answer within {self.cfg.leg_timeout_s}s"))
+        return out
+
+    def run(self, opp: Opportunity) -> ArbOutcome:
+        orders = opp.orders()
+        legs = self.send_all(orders)
+        ratio = min((ex.filled_quantity / o.quantity for ex, o in zip(legs, orders)), default=ZERO)
+        outcome = ArbOutcome(opp, legs, fill_ratio=ratio)
+        residual = {a: q for a, q in asset_deltas(legs).items() if a != opp.home and q != 0}
+        for asset, qty in residual.items():
+            hedge = self._hedge(opp, asset, qty, legs)
+            if hedge is not None:
+                outcome.hedges.append(hedge)
+        after = asset_deltas(outcome.executions)
+        outcome.residual = {a: after.get(a, ZERO) for a in residual}
+        outcome.realised = self._value(opp, after)
+        outcome.legging_loss = max(ZERO, opp.expected_profit * ratio - outcome.realised) if residual else ZERO
+        return outcome
+
+    def _hedge(self, opp: Opportunity, asset: str, qty: Decimal, legs: list[Execution]) -> Execution | None:
+        symbol = next((s for s in (f"{asset}/{opp.home}", f"{opp.home}/{asset}")
+                       if any(leg.symbol == s for leg in opp.legs)), f"{asset}/{opp.home}")
+        side = Side.SELL if qty > 0 else Side.BUY  # undo the excess
+        if symbol.startswith(opp.home + "/"):
+            side = side.opposite()
+        # where the excess was filled first, then the other venues of the opportunity
+        per_venue = {v: asset_deltas([ex for ex in legs if ex.venue == v]).get(asset, ZERO)
+                     for v in {ex.venue for ex in legs}}
+        excess = sorted(v for v, d in per_venue.items() if d != 0 and (d > 0) == (qty > 0))
+        venues = excess + sorted({leg.venue for leg in opp.legs} - set(excess))
+        venue = next((v for v in venues if self.guarded.available(v)), None)
+        if venue is None:
+            return None
+        book = self._book(venue, symbol)
+        if book is None or not (book.bids if side is Side.SELL else book.asks):
+            return None
+        touch = (book.bids if side is Side.SELL else book.asks)[0].price
+        bound = self.cfg.hedge_max_bps / BPS
+        limit = touch * (1 - bound) if side is Side.SELL else touch * (1 + bound)
+        amount = abs(qty) if symbol.startswith(asset + "/") else abs(qty) / touch
+        lot = self.lots.get(symbol, Decimal("1e-8"))
+        amount = (amount / lot).to_integral_value(ROUND_DOWN) * lot
+        if amount <= 0:
+            return None
+        order = Order(client_order_id=client_order_id(opp.id, f"hedge-{asset}"), venue=venue,
+                      symbol=symbol, side=side, quantity=amount, order_type=OrderType.LIMIT_IOC,
+                      limit_price=limit, reference_price=touch, source=OrderSource.HEDGE,
+                      strategy=f"arb_{opp.kind}", cause_id=opp.id, created_at=opp.detected_at)
+        return self.guarded.send(order)
+
+    def _book(self, venue: str, symbol: str) -> BookSnapshot | None:
+        try:
+            return self.books(venue, symbol)
+        except Exception:
+            return None
+
+    def _value(self, opp: Opportunity, deltas: Mapping[str, Decimal]) -> Decimal:
+        """Deltas valued in the home asset at the mid of a book the opportunity used."""
+        total = deltas.get(opp.home, ZERO)
+        for asset, qty in deltas.items():
+            if asset == opp.home or qty == 0:
+                continue
+            for leg in opp.legs:
+                book = self._book(leg.venue, leg.symbol) if leg.symbol in (
+                    f"{asset}/{opp.home}", f"{opp.home}/{asset}") else None
+                if book is not None and book.bids and book.asks:
+                    mid = (book.bids[0].price + book.asks[0].price) / 2
+                    total += qty * mid if leg.symbol.startswith(asset) else qty / mid
+                    break
+        return total

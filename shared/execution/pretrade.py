@@ -1,0 +1,77 @@
+"""Pre-trade checks in process, against a cached view of the risk state.
+
+The hot path calls `check()`, which reads only memory: the halt flag and the limits. The
+cache is refreshed from the store (`state/risk`) by `refresh()` — called off the hot path
+by the service's background loop or by the replay each step — and at once by `control`
+messages (halt/resume). Order latency is measured here too (rolling average for the panic
+brake, which the risk step evaluates from `latency_ms` on each Execution).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from shared.contracts import Command, Control
+from shared.execution.config import PretradeConfig
+from shared.ports import Clock, Store
+from shared.risk.config import Limits
+
+
+@dataclass(frozen=True)
+class RiskView:
+    halted: bool = False
+    reason: str = ""
+    actor: str = ""
+    refreshed_at: datetime | None = None
+
+
+class PreTradeGate:
+    def __init__(self, clock: Clock, cfg: PretradeConfig = PretradeConfig(), limits: Limits | None = None):
+        self.clock, self.cfg, self.limits = clock, cfg, limits
+        self.view = RiskView()
+        self._latencies: deque[float] = deque(maxlen=cfg.latency_window)
+        self._lock = threading.Lock()
+
+    # -- cache maintenance (off the hot path) ---------------------------------------------
+    def refresh(self, store: Store, force: bool = False) -> RiskView:
+        now = self.clock.now()
+        last = self.view.refreshed_at
+        if not force and last is not None and now - last < timedelta(seconds=self.cfg.refresh_seconds):
+            return self.view
+        doc = store.get("state", "risk") or {}
+        self.view = RiskView(bool(doc.get("halted")), doc.get("halt_reason", ""),
+                             doc.get("halted_by", ""), now)
+        return self.view
+
+    def on_control(self, ctl: Control) -> None:
+        if ctl.command is Command.HALT:
+            self.view = RiskView(True, ctl.reason, ctl.actor, self.clock.now())
+        elif ctl.command is Command.RESUME:
+            self.view = RiskView(False, "", ctl.actor, self.clock.now())
+
+    @property
+    def halted(self) -> bool:
+        return self.view.halted
+
+    # -- the check (hot path: memory only) ------------------------------------------------
+    def check(self, notional_usd: Decimal, reduces: bool = False) -> list[str]:
+        reasons = []
+        if self.view.halted and not reduces:
+            reasons.append(f"halted: {self.view.reason or 'trading is halted'}")
+        if self.limits is not None and not reduces and notional_usd > self.limits.max_order_usd:
+            reasons.append(f"max_order_usd: {notional_usd:.2f} > {self.limits.max_order_usd}")
+        return reasons
+
+    # -- latency ------------------------------------------------------------------------
+    def record_latency(self, ms: float) -> None:
+        with self._lock:
+            self._latencies.append(float(ms))
+
+    @property
+    def avg_latency_ms(self) -> float:
+        with self._lock:
+            return sum(self._latencies) / len(self._latencies) if self._latencies else 0.0

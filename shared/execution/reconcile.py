@@ -1,0 +1,157 @@
+"""Reconciliation on start: the venue's truth read back before trading resumes.
+
+For every order the store holds as new/open/partially_filled, the venue is asked
+(`fetch_order` by venue id, else by client order id, else its open orders) and the record
+is moved along the state machine to what the venue says; an order the venue never saw is
+`failed`. Open orders on the venue that the store does not know are adopted. Balances are
+overwritten with the venue's totals, and a position larger than the venue's base balance
+is clamped to it. Every correction is listed in the report and in `audit/`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, Mapping
+
+from shared.contracts import Side
+from shared.errors import OrderRejected, TransientError
+from shared.execution.lifecycle import (
+    ACTIVE, COLLECTION, TRANSITIONS, OrderRecord, OrderState, load, save,
+)
+from shared.ports import Clock, Exchange, Store
+
+log = logging.getLogger("tradewinds.executor.reconcile")
+_STATUS = {"closed": OrderState.FILLED, "canceled": OrderState.CANCELLED, "cancelled": OrderState.CANCELLED,
+           "expired": OrderState.CANCELLED, "rejected": OrderState.REJECTED}
+
+
+@dataclass
+class ReconcileReport:
+    at: str
+    corrected: list[dict] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+    balances: dict[str, dict[str, str]] = field(default_factory=dict)
+    positions_clamped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_doc(self) -> dict:
+        return {"kind": "reconcile", "at": self.at, "corrected": self.corrected, "adopted": self.adopted,
+                "balances": self.balances, "positions_clamped": self.positions_clamped,
+                "errors": self.errors}
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def venue_view(remote: Mapping[str, Any]) -> tuple[OrderState, Decimal, Decimal]:
+    """A ccxt unified order as (state, filled, average price)."""
+    filled = _dec(remote.get("filled"))
+    avg = _dec(remote.get("average")) or (_dec(remote.get("cost")) / filled if filled else Decimal(0))
+    status = remote.get("status")
+    if status == "open":
+        return (OrderState.PARTIALLY_FILLED if filled > 0 else OrderState.OPEN), filled, avg
+    return _STATUS.get(status, OrderState.OPEN), filled, avg
+
+
+def _fetch(ex: Exchange, rec: OrderRecord) -> Mapping[str, Any] | None:
+    try:
+        if rec.venue_order_id:
+            return ex.fetch_order(rec.venue_order_id, rec.symbol)
+        by_client = getattr(ex, "fetch_order_by_client_id", None)
+        if by_client is not None:
+            return by_client(rec.client_order_id, rec.symbol)
+    except OrderRejected:  # the venue does not know the order (OrderNotFound)
+        return None
+    for remote in ex.fetch_open_orders(rec.symbol):
+        if remote.get("clientOrderId") == rec.client_order_id:
+            return remote
+    return None
+
+
+def _advance(rec: OrderRecord, target: OrderState, filled: Decimal, avg: Decimal, at, note: str) -> OrderRecord:
+    if target is rec.state and filled == rec.filled_quantity:
+        return rec
+    if target not in TRANSITIONS[rec.state]:
+        if rec.state is OrderState.PARTIALLY_FILLED and target is OrderState.OPEN:
+            return rec
+        target = OrderState.FAILED if OrderState.FAILED in TRANSITIONS[rec.state] else OrderState.CANCELLED
+        note = f"{note}; venue state not reachable, closed as {target.value}"
+    return rec.to(target, at, filled=max(filled, rec.filled_quantity), avg_price=avg or rec.avg_price, note=note)
+
+
+def reconcile(store: Store, exchanges: Mapping[str, Exchange], clock: Clock) -> ReconcileReport:
+    now = clock.now()
+    report = ReconcileReport(at=now.isoformat())
+    for state in ACTIVE:
+        for _, doc in store.query(COLLECTION, [("state", "==", state.value)]):
+            rec = OrderRecord.from_doc(doc)
+            ex = exchanges.get(rec.venue)
+            if ex is None:
+                report.errors.append(f"{rec.client_order_id}: no exchange for venue {rec.venue}")
+                continue
+            try:
+                remote = _fetch(ex, rec)
+            except TransientError as exc:
+                report.errors.append(f"{rec.client_order_id}: {exc}")
+                continue
+            if remote is None:
+                target = OrderState.FAILED if rec.state is OrderState.NEW else OrderState.CANCELLED
+                new = _advance(rec, target, rec.filled_quantity, rec.avg_price, now, "not found at the venue")
+            else:
+                target, filled, avg = venue_view(remote)
+                new = _advance(rec, target, filled, avg, now, f"venue says {remote.get('status')}")
+                if remote.get("id") and not new.venue_order_id:
+                    new = replace(new, venue_order_id=str(remote["id"]))
+            if new != rec:
+                save(store, new)
+                report.corrected.append({"client_order_id": rec.client_order_id, "from": rec.state.value,
+                                         "to": new.state.value, "filled": str(new.filled_quantity)})
+    for venue, ex in exchanges.items():
+        try:
+            _adopt(store, venue, ex, report, now)
+            _balances(store, venue, ex, report, now)
+        except TransientError as exc:
+            report.errors.append(f"{venue}: {exc}")
+    store.put("audit", f"reconcile-{now.isoformat()}", report.to_doc())
+    log.info("reconciled", extra={"corrected": len(report.corrected), "adopted": len(report.adopted),
+                                  "errors": report.errors})
+    return report
+
+
+def _adopt(store: Store, venue: str, ex: Exchange, report: ReconcileReport, now) -> None:
+    for remote in ex.fetch_open_orders(None):
+        cid = remote.get("clientOrderId")
+        if not cid or load(store, cid) is not None:
+            continue
+        state, filled, avg = venue_view(remote)
+        rec = OrderRecord(cid, venue, remote["symbol"], Side(remote["side"]), _dec(remote.get("amount")),
+                          state, filled, avg, str(remote.get("id")), str(remote.get("type") or "limit"),
+                          "unknown", True, ((state.value, now.isoformat(), "adopted from the venue"),),
+                          now.isoformat())
+        save(store, rec)
+        report.adopted.append(cid)
+
+
+def _balances(store: Store, venue: str, ex: Exchange, report: ReconcileReport, now) -> None:
+    totals = ex.fetch_balance().get("total") or {}
+    seen = {}
+    for asset, amount in totals.items():
+        if amount is None:
+            continue
+        seen[asset] = str(_dec(amount))
+        store.put("balances", f"{venue}:{asset}", {"venue": venue, "asset": asset, "total": seen[asset],
+                                                  "reconciled_at": now.isoformat()})
+    report.balances[venue] = seen
+    for doc_id, doc in store.query("positions", [("venue", "==", venue)]):
+        base = doc["symbol"].split("/")[0]
+        held = _dec(seen.get(base, "0"))
+        if _dec(doc.get("quantity")) > held:
+            store.put("positions", doc_id, {**doc, "quantity": str(held), "reconciled_at": now.isoformat()})
+            report.positions_clamped.append(doc_id)

@@ -1,0 +1,292 @@
+"""The arbitrage scanner: cross-exchange and triangular, over in-memory L2 books.
+
+Every edge is net of each venue's taker fee and priced at the VWAP of the size (walking
+the book with `walk_book`), not the touch. The size is capped by inventory on each venue,
+by `max_order_usd` and by the slippage bound; what is found below the bar is returned as a
+`NearMiss` with its reason (fees, depth, inventory, stale_book) for the service to write
+behind. Pure: no store, no bus, no clock read (the caller passes `now`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Iterable, Mapping
+
+from shared.config.venues import MarketConfig
+from shared.contracts import BookSnapshot, Side
+from shared.execution.config import ArbitrageConfig
+from shared.execution.opportunity import (
+    BPS, ZERO, Leg, MissReason, NearMiss, Opportunity, ScanResult,
+)
+from shared.execution.paper import walk_book
+
+Books = Mapping[tuple[str, str], BookSnapshot]
+Inventory = Mapping[tuple[str, str], Decimal]  # (venue, asset) -> free balance
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class Hop:
+    symbol: str
+    side: Side       # BUY: spend the quote, get the base; SELL: the reverse
+    spend: str       # asset given
+    get: str         # asset received
+
+
+@dataclass(frozen=True)
+class Cycle:
+    venue: str
+    assets: tuple[str, str, str]
+    hops: tuple[Hop, Hop, Hop]
+
+    @property
+    def key(self) -> str:
+        return f"triangle:{self.venue}:{'>'.join(self.assets)}"
+
+
+class Scanner:
+    def __init__(
+        self, cfg: ArbitrageConfig, fees_bps: Mapping[str, Decimal], venues_of: Mapping[str, list[str]],
+        cycles: Iterable[Cycle] = (), lot_sizes: Mapping[str, Decimal] | None = None, quote: str = "USDT",
+    ):
+        self.cfg, self.quote = cfg, quote
+        self.fee = {v: Decimal(f) / BPS for v, f in fees_bps.items()}
+        self.venues_of = {s: list(v) for s, v in venues_of.items()}
+        self.cycles = list(cycles)
+        self.lots = dict(lot_sizes or {})
+        self._max_age = timedelta(milliseconds=cfg.max_book_age_ms)
+        self._slip = cfg.max_slippage_bps / BPS
+        self._need = ONE + cfg.min_edge_bps / BPS
+
+    @classmethod
+    def from_market(cls, market: MarketConfig, cfg: ArbitrageConfig) -> "Scanner":
+        venues = market.enabled_venues
+        venues_of = {s: [v.name for v in venues if v.lists(s)] for s in market.symbols}
+        cycles = []
+        for v in venues:
+            for tri in market.triangles:
+                for assets in (tuple(tri), (tri[0], tri[2], tri[1])):
+                    hops = []
+                    for x, y in zip(assets, assets[1:] + assets[:1]):
+                        symbol = market.pair_for(x, y)
+                        if symbol is None or not v.lists(symbol):
+                            break
+                        side = Side.BUY if symbol == f"{y}/{x}" else Side.SELL
+                        hops.append(Hop(symbol, side, x, y))
+                    if len(hops) == 3:
+                        cycles.append(Cycle(v.name, assets, tuple(hops)))
+        return cls(cfg, {v.name: v.taker_fee_bps for v in venues}, venues_of, cycles,
+                   {s: i.lot_size for s, i in market.instruments.items()}, market.quote)
+
+    # -- entry points ---------------------------------------------------------------------
+    def scan(self, books: Books, inventory: Inventory, now: datetime) -> ScanResult:
+        """Every venue pair of every symbol and every cycle of every venue."""
+        out, marks = ScanResult(), _Marks(books, self.quote, self.venues_of)
+        for symbol, venues in self.venues_of.items():
+            for buy_v in venues:
+                for sell_v in venues:
+                    if buy_v != sell_v:
+                        self._add(out, self.cross(symbol, buy_v, sell_v, books, inventory, now, marks))
+        for cycle in self.cycles:
+            self._add(out, self.triangle(cycle, books, inventory, now, marks))
+        return out
+
+    def scan_update(self, venue: str, symbol: str, books: Books, inventory: Inventory,
+                    now: datetime) -> ScanResult:
+        """Only what one book update can change: pairs with that book, cycles through it."""
+        out, marks = ScanResult(), _Marks(books, self.quote, self.venues_of)
+        for other in self.venues_of.get(symbol, ()):
+            if other != venue:
+                self._add(out, self.cross(symbol, venue, other, books, inventory, now, marks))
+                self._add(out, self.cross(symbol, other, venue, books, inventory, now, marks))
+        for cycle in self.cycles:
+            if cycle.venue == venue and any(h.symbol == symbol for h in cycle.hops):
+                self._add(out, self.triangle(cycle, books, inventory, now, marks))
+        return out
+
+    @staticmethod
+    def _add(out: ScanResult, found) -> None:
+        if isinstance(found, Opportunity):
+            out.opportunities.append(found)
+        elif isinstance(found, NearMiss):
+            out.near_misses.append(found)
+
+    def _stale(self, book: BookSnapshot, now: datetime) -> bool:
+        return now - book.ts > self._max_age
+
+    def _lot(self, symbol: str, qty: Decimal) -> Decimal:
+        lot = self.lots.get(symbol, Decimal("1e-8"))
+        return (qty / lot).to_integral_value(ROUND_DOWN) * lot
+
+    # -- cross-exchange -------------------------------------------------------------------
+    def cross(self, symbol, buy_v, sell_v, books: Books, inv: Inventory, now, marks=None):
+        ask_book, bid_book = books.get((buy_v, symbol)), books.get((sell_v, symbol))
+        if ask_book is None or bid_book is None or not ask_book.asks or not bid_book.bids:
+            return None
+        asks, bids = ask_book.asks, bid_book.bids
+        pa, pb = asks[0].price, bids[0].price
+        gross = (pb - pa) / pa * BPS
+        if gross <= self.cfg.near_miss_floor_bps:
+            return None
+        key = f"cross:{symbol}:{buy_v}>{sell_v}"
+        cost, keep = ONE + self.fee[buy_v], ONE - self.fee[sell_v]
+        net_touch = (pb * keep - pa * cost) / (pa * cost) * BPS
+        miss = lambda reason, net, detail="": NearMiss("cross", key, reason, gross, net, now, detail)  # noqa: E731
+        if self._stale(ask_book, now) or self._stale(bid_book, now):
+            return miss(MissReason.STALE_BOOK, net_touch, "book older than max_book_age_ms")
+        if net_touch < self.cfg.min_edge_bps:
+            return miss(MissReason.FEES, net_touch, f"taker fees {buy_v}+{sell_v} leave {net_touch:.2f} bps")
+        base, quote = symbol.split("/")
+        marks = marks or _Marks(books, self.quote, self.venues_of)
+        usd = marks.usd(base)
+        if usd is None:
+            return None
+        min_qty = self.cfg.min_order_usd / usd
+        max_buy, min_sell = pa * (ONE + self._slip), pb * (ONE - self._slip)
+        cap = min(self.cfg.max_order_usd / usd, inv.get((sell_v, base), ZERO),
+                  inv.get((buy_v, quote), ZERO) / (max_buy * cost))
+        if cap < min_qty:
+            return miss(MissReason.INVENTORY, net_touch, f"cap {cap:.8f} {base} below minimum {min_qty:.8f}")
+        qty, i, j, ra, rb = ZERO, 0, 0, asks[0].size, bids[0].size
+        while qty < cap:
+            ap, bp = asks[i].price, bids[j].price
+            if ap > max_buy or bp < min_sell or bp * keep < ap * cost * self._need:
+                break
+            take = min(ra, rb, cap - qty)
+            qty, ra, rb = qty + take, ra - take, rb - take
+            if ra <= 0:
+                i += 1
+                if i == len(asks):
+                    break
+                ra = asks[i].size
+            if rb <= 0:
+                j += 1
+                if j == len(bids):
+                    break
+                rb = bids[j].size
+        qty = self._lot(symbol, qty)
+        if qty < min_qty:
+            return miss(MissReason.DEPTH, net_touch, f"edge holds for {qty} {base} only")
+        buy, sell = walk_book(ask_book, Side.BUY, qty), walk_book(bid_book, Side.SELL, qty)
+        paid, got = qty * buy.avg_price * cost, qty * sell.avg_price * keep
+        net = (got - paid) / paid * BPS
+        legs = (
+            Leg(buy_v, symbol, Side.BUY, qty, buy.avg_price, pa, max_buy),
+            Leg(sell_v, symbol, Side.SELL, qty, sell.avg_price, pb, min_sell),
+        )
+        return Opportunity("cross", key, quote, legs, gross, net, got - paid, qty * usd, now)
+
+    # -- triangular -----------------------------------------------------------------------
+    def _rate(self, cycle: Cycle, books: Books, fees: bool) -> Decimal | None:
+        rate, f = ONE, self.fee[cycle.venue] if fees else ZERO
+        for hop in cycle.hops:
+            book = books.get((cycle.venue, hop.symbol))
+            levels = None if book is None else (book.asks if hop.side is Side.BUY else book.bids)
+            if not levels:
+                return None
+            p = levels[0].price
+            rate *= (ONE / (p * (ONE + f))) if hop.side is Side.BUY else p * (ONE - f)
+        return rate
+
+    def triangle(self, cycle: Cycle, books: Books, inv: Inventory, now, marks=None):
+        gross_rate = self._rate(cycle, books, fees=False)
+        if gross_rate is None:
+            return None
+        gross = (gross_rate - ONE) * BPS
+        if gross <= self.cfg.near_miss_floor_bps:
+            return None
+        net_rate = self._rate(cycle, books, fees=True)
+        net_touch = (net_rate - ONE) * BPS
+        miss = lambda reason, net, detail="": NearMiss("triangle", cycle.key, reason, gross, net, now, detail)  # noqa: E731
+        if any(self._stale(books[(cycle.venue, h.symbol)], now) for h in cycle.hops):
+            return miss(MissReason.STALE_BOOK, net_touch, "book older than max_book_age_ms")
+        if net_touch < self.cfg.min_edge_bps:
+            return miss(MissReason.FEES, net_touch, f"taker fee {cycle.venue} x3 leaves {net_touch:.2f} bps")
+        marks = marks or _Marks(books, self.quote, self.venues_of)
+        home = cycle.assets[0]
+        usd = marks.usd(home)
+        if usd is None:
+            return None
+        min_amount = self.cfg.min_order_usd / usd
+        cap, through = self.cfg.max_order_usd / usd, ONE
+        for hop in cycle.hops:  # each leg spends inventory already held (legs run concurrently)
+            cap = min(cap, inv.get((cycle.venue, hop.spend), ZERO) / through / (ONE + self._slip))
+            through *= self._hop_rate(cycle, hop, books)
+        if cap < min_amount:
+            return miss(MissReason.INVENTORY, net_touch, f"cap {cap:.8f} {home} below minimum")
+        best = self._simulate(cycle, books, cap)
+        if best is None or best[1] < self.cfg.min_edge_bps:
+            lo, hi, best = min_amount, cap, None
+            for _ in range(10):  # largest amount whose VWAP net edge still clears the bar
+                mid = (lo + hi) / 2
+                trial = self._simulate(cycle, books, mid)
+                if trial is not None and trial[1] >= self.cfg.min_edge_bps:
+                    best, lo = trial, mid
+                else:
+                    hi = mid
+            if best is None:
+                trial = self._simulate(cycle, books, min_amount)
+                if trial is None or trial[1] < self.cfg.min_edge_bps:
+                    return miss(MissReason.DEPTH, net_touch, "edge does not hold for the minimum size")
+                best = trial
+        legs, net, spent, out = best
+        return Opportunity("triangle", cycle.key, home, legs, gross, net, out - spent, spent * usd, now)
+
+    def _hop_rate(self, cycle: Cycle, hop: Hop, books: Books) -> Decimal:
+        book = books[(cycle.venue, hop.symbol)]
+        f = self.fee[cycle.venue]
+        return ONE / (book.asks[0].price * (ONE + f)) if hop.side is Side.BUY else book.bids[0].price * (ONE - f)
+
+    def _simulate(self, cycle: Cycle, books: Books, amount: Decimal):
+        """Push `amount` of the home asset round the cycle at VWAP; None if depth or the
+        slippage bound is exceeded. Returns (legs, net_bps, spent, received)."""
+        f, legs, have = self.fee[cycle.venue], [], amount
+        for hop in cycle.hops:
+            book = books[(cycle.venue, hop.symbol)]
+            if hop.side is Side.BUY:
+                touch = book.asks[0].price
+                qty = self._lot(hop.symbol, have / (touch * (ONE + f)))
+                fill = walk_book(book, Side.BUY, qty)
+                if fill.quantity < qty or qty <= 0:
+                    return None
+                if qty * fill.avg_price * (ONE + f) > have:
+                    qty = self._lot(hop.symbol, qty * have / (qty * fill.avg_price * (ONE + f)))
+                    fill = walk_book(book, Side.BUY, qty)
+                limit, worse = touch * (ONE + self._slip), fill.avg_price > touch * (ONE + self._slip)
+                got = qty
+            else:
+                touch = book.bids[0].price
+                qty = self._lot(hop.symbol, have)
+                fill = walk_book(book, Side.SELL, qty)
+                if fill.quantity < qty or qty <= 0:
+                    return None
+                limit, worse = touch * (ONE - self._slip), fill.avg_price < touch * (ONE - self._slip)
+                got = qty * fill.avg_price * (ONE - f)
+            if worse:
+                return None
+            legs.append(Leg(cycle.venue, hop.symbol, hop.side, qty, fill.avg_price, touch, limit))
+            have = got
+        return tuple(legs), (have - amount) / amount * BPS, amount, have
+
+
+class _Marks:
+    """USD (quote) value of one unit of an asset, from the mids of the books at hand."""
+
+    def __init__(self, books: Books, quote: str, venues_of: Mapping[str, list[str]]):
+        self.books, self.quote, self.venues_of = books, quote, venues_of
+        self._cache: dict[str, Decimal | None] = {quote: ONE}
+
+    def usd(self, asset: str) -> Decimal | None:
+        if asset not in self._cache:
+            self._cache[asset] = self._find(asset)
+        return self._cache[asset]
+
+    def _find(self, asset: str) -> Decimal | None:
+        symbol = f"{asset}/{self.quote}"
+        for venue in self.venues_of.get(symbol, ()):
+            book = self.books.get((venue, symbol))
+            if book is not None and book.bids and book.asks:
+                return (book.bids[0].price + book.asks[0].price) / 2
+        return None
