@@ -1,0 +1,55 @@
+"""Mean reversion: fade stretched prices.
+
+z[t] = (close[t] - SMA(close, window)[t]) / STD(close, window)[t], the window ending at t
+(Bollinger-band style). Buy when z < -entry, sell when z > entry; flat when the window has
+no dispersion. Confidence is 0.5 at the band and 0.82 one standard deviation beyond it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
+import numpy as np
+
+from shared.strategies.base import BarArrays, VoteSeries, as_int, merged, ramp
+from shared.strategies.indicators import rolling_std, sma
+
+_MIN_REL_STD = 1e-8  # below this (relative to price) the window is treated as flat
+
+
+class MeanReversion:
+    name = "mean_reversion"
+    defaults: ClassVar[Mapping[str, float]] = MappingProxyType({"window": 30.0, "entry": 2.2})
+
+    def warmup(self, params: Mapping[str, float]) -> int:
+        return as_int(merged(self.defaults, params), "window", low=2) - 1
+
+    def check(self, params: Mapping[str, float]) -> list[tuple[str, str]]:
+        p = merged(self.defaults, params)
+        problems = []
+        if p["window"] < 2 or p["window"] != round(p["window"]):
+            problems.append(("window", f"must be an integer >= 2, got {p['window']}"))
+        elif p["entry"] >= (p["window"] - 1) ** 0.5:
+            # with the current bar inside the window |z| can never exceed sqrt(window - 1)
+            unreachable = (f"{p['entry']} is unreachable for window {p['window']:.0f} "
+                           "(max |z| is sqrt(window - 1))")
+            problems.append(("entry", unreachable))
+        if not p["entry"] > 0:
+            problems.append(("entry", f"must be > 0, got {p['entry']}"))
+        return problems
+
+    def votes(self, bars: BarArrays, params: Mapping[str, float]) -> VoteSeries:
+        p = merged(self.defaults, params)
+        window, entry = as_int(p, "window", low=2), p["entry"]
+        if not entry > 0:
+            raise ValueError(f"params.entry: must be > 0, got {entry}")
+        close = bars.close
+        mean = sma(close, window)
+        std = rolling_std(close, window)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            usable = std > _MIN_REL_STD * np.abs(mean)
+            z = np.where(usable, (close - mean) / std, 0.0)
+        confidence = ramp(np.abs(z) - entry, 1.0)
+        return VoteSeries.from_conditions(z < -entry, z > entry, confidence, warmup=window - 1)

@@ -1,0 +1,44 @@
+"""Momentum: follow the rate of change over a lookback.
+
+Buy when close[t] / close[t - lookback] - 1 > threshold, sell when it is below -threshold.
+Confidence is 0.5 at the threshold and grows with the excess (0.82 at twice the threshold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
+
+import numpy as np
+
+from shared.strategies.base import BarArrays, VoteSeries, as_int, merged, ramp
+from shared.strategies.indicators import rate_of_change
+
+
+class Momentum:
+    name = "momentum"
+    defaults: ClassVar[Mapping[str, float]] = MappingProxyType({"lookback": 10.0, "threshold": 0.0035})
+
+    def warmup(self, params: Mapping[str, float]) -> int:
+        return as_int(merged(self.defaults, params), "lookback")
+
+    def check(self, params: Mapping[str, float]) -> list[tuple[str, str]]:
+        p = merged(self.defaults, params)
+        problems = []
+        if p["lookback"] < 1 or p["lookback"] != round(p["lookback"]):
+            problems.append(("lookback", f"must be an integer >= 1, got {p['lookback']}"))
+        if not p["threshold"] > 0:
+            problems.append(("threshold", f"must be > 0, got {p['threshold']}"))
+        return problems
+
+    def votes(self, bars: BarArrays, params: Mapping[str, float]) -> VoteSeries:
+        p = merged(self.defaults, params)
+        lookback, threshold = as_int(p, "lookback"), p["threshold"]
+        if not threshold > 0:
+            raise ValueError(f"params.threshold: must be > 0, got {threshold}")
+        roc = rate_of_change(bars.close, lookback)
+        with np.errstate(invalid="ignore"):
+            buy, sell = roc > threshold, roc < -threshold
+        confidence = ramp(np.abs(roc) - threshold, threshold)
+        return VoteSeries.from_conditions(buy, sell, confidence, warmup=lookback)
