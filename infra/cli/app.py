@@ -97,8 +97,6 @@ def run(
 
 
 def _print_notifications(run_dir: Path) -> None:
-    from shared.notify.format import render_plain  # noqa: F401  (the notification module's renderer)
-
     path = run_dir / "notifications.jsonl"
     if not path.exists():
         console.print("[yellow]no notifications were written[/yellow]")
@@ -107,7 +105,7 @@ def _print_notifications(run_dir: Path) -> None:
         item = json.loads(line)
         if item.get("kind") in ("hourly_summary", "daily_report", "risk_alert"):
             console.rule(f"{item.get('kind')} {item.get('created_at', '')}")
-            console.print(item.get("plain") or item.get("text") or item)
+            console.print(item.get("rendered") or item.get("text") or item)
 
 
 def _print_summary(s: dict) -> None:

@@ -23,7 +23,7 @@ from shared.adapters.local.secrets import EnvFileSecrets
 from shared.adapters.local.sqlite_store import SqliteStore
 from shared.clock import SimulatedClock
 from shared.config.venues import MarketConfig, load_market_config
-from shared.contracts import MESSAGE_TYPES, Envelope, wrap
+from shared.contracts import MESSAGE_TYPES, Envelope, Notification, wrap
 from shared.contracts.envelope import derive_id
 from shared.delivery import run_step
 from shared.execution.paper import PaperExchange
@@ -150,8 +150,19 @@ class LocalPipeline:
 
         return trading_pnl(self.store, self.deps["risk"].config.portfolio.quote)
 
+    def announce_start(self) -> None:
+        now = self.clock.now()
+        venues = ", ".join(v.name for v in self.market.enabled_venues)
+        note = Notification(
+            kind="startup", title="Tradewinds started (paper, replay)",
+            text=f"Venues: {venues}. Symbols: {', '.join(self.market.symbols)}. Seed {self.cfg.seed}.",
+            dedupe_key=f"startup:{self.cfg.run_id}", created_at=now)
+        self.bus.publish("notifications", wrap(note, ts=now, id=derive_id("startup", self.cfg.run_id)))
+        self.bus.drain()
+
     def run(self, on_minute: Callable[[int], None] | None = None) -> None:
         minutes = int(round(self.cfg.hours * 60))
+        self.announce_start()
         for i in range(minutes):
             self.step_minute()
             if on_minute:

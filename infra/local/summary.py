@@ -37,8 +37,8 @@ def build(pipeline) -> dict:
     realised = sum((Decimal(d["realised_pnl_usd"]) for d in fills), Decimal(0))
     total = trading_pnl(store)
     check = ledger_check(store)
-    notes = pipeline.deps["notification"]
-    sent = getattr(notes, "sent_count", None)
+    sent_file = pipeline.cfg.run_dir / "notifications.jsonl"
+    sent = len(sent_file.read_text().splitlines()) if sent_file.exists() else 0
     stats = bus.stats
     summary = {
         "run_id": pipeline.cfg.run_id,
@@ -61,7 +61,7 @@ def build(pipeline) -> dict:
         "closed_trades": len(trades),
         "win_rate": round(sum(1 for t in trades if t > 0) / len(trades), 4) if trades else None,
         "max_drawdown_usd": str(max_drawdown([v for _, v in pipeline.equity_curve]).quantize(Decimal("0.01"))),
-        "notifications_sent": sent() if callable(sent) else stats["notification-notifications"]["acked"],
+        "notifications_sent": sent,
         "dlq_count": len(store.query("dlq", [("status", "==", "dead")])),
         "halted": bool(risk.get("halted")),
         "halt_cause": risk.get("halt_reason", ""),

@@ -58,11 +58,12 @@ class SqliteTransaction:
         key = (collection, doc_id)
         if key in self._writes:
             data = self._writes[key]
-            return None if data is _DELETED else json.loads(json.dumps(data))
+            return None if data is _DELETED else json.loads(data)
         return SqliteStore._read(self._conn, collection, doc_id)
 
     def put(self, collection: str, doc_id: str, data: Document) -> None:
-        self._writes[(collection, doc_id)] = json.loads(json.dumps(data, default=str))
+        # serialised once, at put time: later changes to `data` cannot leak into the store
+        self._writes[(collection, doc_id)] = json.dumps(data, default=str, separators=(",", ":"))
 
     def delete(self, collection: str, doc_id: str) -> None:
         self._writes[(collection, doc_id)] = _DELETED
@@ -80,7 +81,7 @@ class SqliteTransaction:
             else:
                 self._conn.execute(
                     "INSERT OR REPLACE INTO docs(collection, id, data) VALUES (?, ?, ?)",
-                    (collection, doc_id, json.dumps(data)),
+                    (collection, doc_id, data),
                 )
 
 
