@@ -65,7 +65,7 @@ def test_rest_outage_backs_off_then_recovers():
     async def scenario():
         with FakeBinance(NOW_MS) as fake:
             books: list = []
-            stream, clock = _stream(fake, books)
+            stream, _ = _stream(fake, books)
             try:
                 await stream.step()  # websocket fails → REST mode
                 await stream.step()  # one good poll
