@@ -35,7 +35,9 @@ def build_sources(market: MarketConfig, config: FeedConfig, clock: Clock) -> lis
             if shared_market is None:
                 from shared.market.simulator import MarketSimulator
 
-                shared_market = SimulatedMarket(MarketSimulator(market, config.seed, clock.now()))
+                # a 1 s grid: books change well inside `stale_after_s`
+                sim = MarketSimulator(market, config.seed, clock.now(), update_interval_s=1.0)
+                shared_market = SimulatedMarket(sim)
             sources.append(SimulatedSource(shared_market, venue.name, symbols))
     return sources
 

@@ -168,3 +168,20 @@ def test_simulated_venue_feed_drop_is_reconnected_and_backfilled():
     assert len(set(rec.bar_ids)) == len(rec.bar_ids)
     outage = [n for n in rec.notes if isinstance(n, Notification) and n.severity == "warning"]
     assert [n.dedupe_key for n in outage] == ["feed-outage:okx"]
+
+
+def test_app_boots_from_config_and_serves_health(monkeypatch):
+    """The composition root: config/venues.yaml (simulated venues), wall clock, real loop."""
+    import time
+
+    monkeypatch.setenv("FEED_POLL_INTERVAL_S", "0.05")
+    monkeypatch.setenv("TRADEWINDS_VERSION", "boot-test")
+    with TestClient(create_app()) as client:
+        deadline = time.monotonic() + 10
+        while client.get("/ready").status_code != 200:
+            assert time.monotonic() < deadline, "feed never became ready"
+            time.sleep(0.05)
+        health = client.get("/health").json()
+    assert health["version"] == "boot-test" and health["status"] == "ok"
+    assert set(health["venues"]) >= {"binance", "okx"}
+    assert health["counters"]["tops_published"] > 0
