@@ -384,6 +384,9 @@ def test_no_invoker_binding_is_public():
                     if invoker or "invoker" in str(body.get("role", "")):
                         values = " ".join(_walk_values(body))
                         assert not any(p in values for p in PUBLIC), f"{path}: {rtype}.{name} is public"
+        for entry in parse(path).get("module", []) + parse(path).get("locals", []):
+            values = " ".join(_walk_values(entry))
+            assert not any(p in values for p in PUBLIC), f"{path}: a module argument or local names a public principal"
     for path in TF.rglob("*.tfvars*"):
         assert not any(p in path.read_text() for p in PUBLIC), path
     for env in ("prod", "dev"):
@@ -429,6 +432,9 @@ def test_dead_lettering_grants_and_oidc_push():
     assert body["dead_letter_policy"][0]["max_delivery_attempts"] == "${var.max_delivery_attempts}"
     assert body["retry_policy"][0]["minimum_backoff"] == "${var.minimum_backoff}"
     assert sub["google_pubsub_topic_iam_member.dead_letter_publisher"]["role"] == "roles/pubsub.publisher"
+    topic_grant = blocks("resource", TF / "modules" / "topic")["google_pubsub_topic_iam_member.dead_letter_publisher"]
+    assert topic_grant["topic"] == "${google_pubsub_topic.dead_letter.id}"
+    assert blocks("module")["topic"]["pubsub_service_agent_email"] == "${google_project_service_identity.pubsub.email}"
     assert sub["google_pubsub_subscription_iam_member.dead_letter_subscriber"]["role"] == "roles/pubsub.subscriber"
     topic = blocks("resource", TF / "modules" / "topic")
     assert topic["google_pubsub_topic.dead_letter"]["name"] == "${var.name}-dlq"
@@ -514,3 +520,22 @@ def test_deploy_plan_cli_prints_the_plan_without_an_account():
     for title in ("Topics", "Subscriptions", "Cloud Scheduler jobs", "Cloud Functions", "Cloud Run services",
                   "Secrets", "Function source bundle"):
         assert title in tables.output
+
+
+def test_cloudbuild_runs_test_images_bundle_terraform_and_smoke_in_order():
+    build = yaml.safe_load((REPO / "cloudbuild.yaml").read_text())
+    steps = {s["id"]: s for s in build["steps"]}
+    assert "make test" in " ".join(steps["test"]["args"])
+    for svc in ("feed", "executor", "predictor"):
+        assert f"runtime/{svc}/Dockerfile" in steps[f"image-{svc}"]["args"]
+    assert "infra.bundle" in " ".join(steps["bundle"]["args"])
+    for step, verb in (("tf-init", "init"), ("tf-validate", "validate"), ("tf-plan", "plan"), ("tf-apply", "apply")):
+        script = " ".join(steps[step]["args"])
+        assert f"terraform -chdir=terraform/environments/${{_ENV}} {verb}" in script, step
+    assert "tf-apply" in steps["smoke"]["waitFor"] and "/health" in " ".join(steps["smoke"]["args"])
+    assert set(build["substitutions"]) >= {"_ENV", "_TF_STATE_BUCKET", "_INVOKERS"}
+    # Shell variables must be escaped ($$x); a bare $x is a Cloud Build substitution.
+    for step in build["steps"]:
+        for arg in step.get("args", []):
+            bare = re.findall(r"(?<!\$)\$(?!\$)(?!\{(?:_[A-Z_]+|PROJECT_ID)\})[a-z0-9({]", arg)
+            assert not bare, f"{step['id']}: unescaped shell variable in {arg[:80]!r}"

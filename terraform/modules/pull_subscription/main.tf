@@ -29,6 +29,7 @@ resource "google_pubsub_subscription" "this" {
 }
 
 resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
+  count   = var.grant_dead_letter_publisher ? 1 : 0
   project = var.project_id
   topic   = var.dead_letter_topic_id
   role    = "roles/pubsub.publisher"

@@ -15,6 +15,12 @@ variable "dead_letter_topic_id" {
   type = string
 }
 
+variable "grant_dead_letter_publisher" {
+  description = "Grant the Pub/Sub service agent publisher on the DLQ topic here (false when the topic module already does)."
+  type        = bool
+  default     = true
+}
+
 variable "pubsub_service_agent_email" {
   type = string
 }

@@ -41,7 +41,11 @@ resource "google_pubsub_subscription" "this" {
 }
 
 # The service agent republishes a message to the DLQ topic after the last attempt ...
+# (several subscriptions share one DLQ topic: a caller that grants this once per topic, as
+# modules/topic does for the tradewinds stack, sets grant_dead_letter_publisher = false so
+# removing one subscription cannot revoke the grant the others rely on).
 resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
+  count   = var.grant_dead_letter_publisher ? 1 : 0
   project = var.project_id
   topic   = var.dead_letter_topic_id
   role    = "roles/pubsub.publisher"

@@ -32,6 +32,12 @@ variable "invoker_service_account_email" {
   type        = string
 }
 
+variable "grant_dead_letter_publisher" {
+  description = "Grant the Pub/Sub service agent publisher on the DLQ topic here (false when the topic module already does)."
+  type        = bool
+  default     = true
+}
+
 variable "pubsub_service_agent_email" {
   description = "service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
   type        = string

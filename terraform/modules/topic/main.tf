@@ -30,3 +30,22 @@ resource "google_pubsub_subscription" "dead_letter" {
     ttl = ""
   }
 }
+
+# Dead-lettering: the Pub/Sub service agent publishes to this DLQ for every subscription
+# on the topic (granted once here; each subscription grants subscriber on itself).
+resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
+  count   = var.pubsub_service_agent_email == null ? 0 : 1
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${var.pubsub_service_agent_email}"
+}
+
+# Operators and the executor's admin endpoint list and requeue dead letters.
+resource "google_pubsub_subscription_iam_member" "dead_letter_readers" {
+  for_each     = var.dead_letter_readers
+  project      = var.project_id
+  subscription = google_pubsub_subscription.dead_letter.name
+  role         = "roles/pubsub.subscriber"
+  member       = each.value
+}

@@ -19,3 +19,20 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "pubsub_service_agent_email" {
+  description = "service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com; null to skip the DLQ publisher grant."
+  type        = string
+  default     = null
+}
+
+variable "dead_letter_readers" {
+  description = "IAM members that may pull \"<name>-dlq-sub\", keyed by a static label. Never public."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for m in values(var.dead_letter_readers) : !contains(["allUsers", "allAuthenticatedUsers"], m)])
+    error_message = "Dead letters are never public."
+  }
+}

@@ -20,16 +20,10 @@ module "topic" {
   name              = each.key
   message_retention = local.defaults.message_retention
   labels            = { system = "tradewinds", env = var.environment }
-  depends_on        = [google_project_service.apis]
-}
-
-# The executor's admin endpoint lists and requeues dead letters.
-resource "google_pubsub_subscription_iam_member" "dlq_admin" {
-  for_each     = contains(keys(local.services), "executor") ? local.topics : {}
-  project      = var.project_id
-  subscription = module.topic[each.key].dead_letter_subscription_name
-  role         = "roles/pubsub.subscriber"
-  member       = local.sa_member["run-executor"]
+  # One DLQ publisher grant per topic; the executor's admin endpoint lists and requeues.
+  pubsub_service_agent_email = google_project_service_identity.pubsub.email
+  dead_letter_readers        = contains(keys(local.services), "executor") ? { executor = local.sa_member["run-executor"] } : {}
+  depends_on                 = [google_project_service.apis]
 }
 
 module "push_subscription" {
@@ -42,6 +36,7 @@ module "push_subscription" {
   push_endpoint                 = module.function[each.value.consumer].uri
   invoker_service_account_email = google_service_account.this["push-${each.value.consumer}"].email
   pubsub_service_agent_email    = google_project_service_identity.pubsub.email
+  grant_dead_letter_publisher   = false
   ack_deadline_seconds          = each.value.ack_deadline_seconds
   max_delivery_attempts         = each.value.max_delivery_attempts
   minimum_backoff               = each.value.minimum_backoff
@@ -54,22 +49,23 @@ module "push_subscription" {
 }
 
 module "pull_subscription" {
-  source                     = "../pull_subscription"
-  for_each                   = local.pull_subscriptions
-  project_id                 = var.project_id
-  name                       = each.key
-  topic_id                   = module.topic[each.value.topic].id
-  dead_letter_topic_id       = module.topic[each.value.topic].dead_letter_topic_id
-  pubsub_service_agent_email = google_project_service_identity.pubsub.email
-  exactly_once               = each.value.exactly_once
-  ordering                   = each.value.ordering
-  filter                     = each.value.filter
-  ack_deadline_seconds       = each.value.ack_deadline_seconds
-  max_delivery_attempts      = each.value.max_delivery_attempts
-  minimum_backoff            = each.value.minimum_backoff
-  maximum_backoff            = each.value.maximum_backoff
-  message_retention          = local.defaults.message_retention
-  labels                     = { system = "tradewinds", env = var.environment, consumer = each.value.consumer }
+  source                      = "../pull_subscription"
+  for_each                    = local.pull_subscriptions
+  project_id                  = var.project_id
+  name                        = each.key
+  topic_id                    = module.topic[each.value.topic].id
+  dead_letter_topic_id        = module.topic[each.value.topic].dead_letter_topic_id
+  pubsub_service_agent_email  = google_project_service_identity.pubsub.email
+  grant_dead_letter_publisher = false
+  exactly_once                = each.value.exactly_once
+  ordering                    = each.value.ordering
+  filter                      = each.value.filter
+  ack_deadline_seconds        = each.value.ack_deadline_seconds
+  max_delivery_attempts       = each.value.max_delivery_attempts
+  minimum_backoff             = each.value.minimum_backoff
+  maximum_backoff             = each.value.maximum_backoff
+  message_retention           = local.defaults.message_retention
+  labels                      = { system = "tradewinds", env = var.environment, consumer = each.value.consumer }
   # A consumer that is a Cloud Run service pulls with its own identity; others (audit,
   # monitor) are read by operators with their own credentials.
   subscriber_members = contains(keys(local.services), each.value.consumer) ? { consumer = local.sa_member["run-${each.value.consumer}"] } : {}

@@ -36,6 +36,14 @@ resource "google_api_gateway_api" "telegram" {
   depends_on = [google_project_service.apis]
 }
 
+# The API's generated managed service must be enabled before the gateway serves it.
+resource "google_project_service" "telegram_api" {
+  count              = var.telegram_webhook_gateway ? 1 : 0
+  project            = var.project_id
+  service            = google_api_gateway_api.telegram[0].managed_service
+  disable_on_destroy = false
+}
+
 resource "google_api_gateway_api_config" "telegram" {
   count                = var.telegram_webhook_gateway ? 1 : 0
   provider             = google-beta
@@ -68,4 +76,5 @@ resource "google_api_gateway_gateway" "telegram" {
   region     = var.region
   gateway_id = "tradewinds-telegram"
   api_config = google_api_gateway_api_config.telegram[0].id
+  depends_on = [google_project_service.telegram_api]
 }
