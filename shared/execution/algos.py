@@ -11,8 +11,8 @@ ids derived from the parent; the parent gets one aggregate Execution.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
-from typing import Callable
 
 from shared.contracts import Execution, ExecutionStatus, Order, OrderType, Side, client_order_id
 from shared.contracts.envelope import derive_id

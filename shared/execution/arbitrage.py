@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
 
-from shared.execution import slippage
 from shared.config.venues import MarketConfig
+from shared.contracts import Execution
+from shared.execution import slippage
 from shared.execution.breaker import Breakers
 from shared.execution.config import ArbitrageConfig, ExecutorConfig
 from shared.execution.legs import ArbOutcome, LegExecutor, asset_deltas
@@ -25,7 +26,6 @@ from shared.execution.pretrade import PreTradeGate
 from shared.execution.routing import GuardedVenues, RejectTracker, Venue
 from shared.execution.scanner import Books, Inventory, Scanner
 from shared.execution.writebehind import WriteBehind
-from shared.contracts import Execution
 from shared.ports import Clock, Store
 
 log = logging.getLogger("tradewinds.executor.arbitrage")

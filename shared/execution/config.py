@@ -29,7 +29,7 @@ class ArbitrageConfig(_Frozen):
     workers: int = Field(default=8, ge=1, le=64)
 
     @model_validator(mode="after")
-    def _bounds(self) -> "ArbitrageConfig":
+    def _bounds(self) -> ArbitrageConfig:
         if self.min_order_usd > self.max_order_usd:
             raise ValueError("min_order_usd cannot exceed max_order_usd")
         return self
@@ -45,7 +45,7 @@ class AlgoConfig(_Frozen):
     twap_interval_s: float = Field(default=12, ge=0, le=3600)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "AlgoConfig":
+    def _ordered(self) -> AlgoConfig:
         if not self.market_max_usd <= self.ioc_max_usd <= self.iceberg_max_usd:
             raise ValueError("need market_max_usd <= ioc_max_usd <= iceberg_max_usd")
         return self

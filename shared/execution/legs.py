@@ -11,13 +11,21 @@ venue's breaker is open), at the latest touch -/+ `hedge_max_bps`.
 from __future__ import annotations
 
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from typing import Callable, Mapping
 
 from shared.contracts import (
-    BookSnapshot, Execution, ExecutionStatus, Order, OrderSource, OrderType, Side, client_order_id,
+    BookSnapshot,
+    Execution,
+    ExecutionStatus,
+    Order,
+    OrderSource,
+    OrderType,
+    Side,
+    client_order_id,
 )
 from shared.execution.config import ArbitrageConfig
 from shared.execution.opportunity import BPS, ZERO, Opportunity
@@ -93,7 +101,9 @@ class LegExecutor:
         legs = self.send_all(orders)
         ratio = min((ex.filled_quantity / o.quantity for ex, o in zip(legs, orders)), default=ZERO)
         outcome = ArbOutcome(opp, legs, fill_ratio=ratio)
-        residual = {a: q for a, q in asset_deltas(legs).items() if a != opp.home and q != 0}
+        # all legs complete: what is left is lot-rounding dust, kept as inventory
+        residual = {} if ratio >= 1 else {
+            a: q for a, q in asset_deltas(legs).items() if a != opp.home and q != 0}
         for asset, qty in residual.items():
             hedge = self._hedge(opp, asset, qty, legs)
             if hedge is not None:

@@ -76,13 +76,13 @@ class OrderRecord:
     updated_at: str = ""
 
     @classmethod
-    def new(cls, order: Order, at: datetime) -> "OrderRecord":
+    def new(cls, order: Order, at: datetime) -> OrderRecord:
         return cls(order.client_order_id, order.venue, order.symbol, order.side, order.quantity,
                    order_type=order.order_type.value, source=order.source.value,
                    history=((OrderState.NEW.value, at.isoformat(), ""),), updated_at=at.isoformat())
 
     def to(self, state: OrderState, at: datetime, *, filled: Decimal | None = None,
-           avg_price: Decimal | None = None, note: str = "") -> "OrderRecord":
+           avg_price: Decimal | None = None, note: str = "") -> OrderRecord:
         if state not in TRANSITIONS[self.state]:
             raise IllegalTransition(f"order {self.client_order_id}: {self.state} → {state} is not allowed")
         filled = self.filled_quantity if filled is None else filled
@@ -94,7 +94,7 @@ class OrderRecord:
                        history=self.history + ((state.value, at.isoformat(), note),),
                        updated_at=at.isoformat())
 
-    def apply_execution(self, ex: Execution, at: datetime) -> "OrderRecord":
+    def apply_execution(self, ex: Execution, at: datetime) -> OrderRecord:
         """An IOC/market result: a partial fill is partially_filled then cancelled (the rest)."""
         if ex.status is ExecutionStatus.FILLED:
             return self.to(OrderState.FILLED, at, filled=ex.filled_quantity, avg_price=ex.price)
@@ -116,7 +116,7 @@ class OrderRecord:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict) -> "OrderRecord":
+    def from_doc(cls, doc: dict) -> OrderRecord:
         return cls(
             doc["client_order_id"], doc["venue"], doc["symbol"], Side(doc["side"]), Decimal(doc["quantity"]),
             OrderState(doc["state"]), Decimal(doc.get("filled_quantity", "0")),

@@ -96,6 +96,6 @@ class ScanResult:
     opportunities: list[Opportunity] = field(default_factory=list)
     near_misses: list[NearMiss] = field(default_factory=list)
 
-    def extend(self, other: "ScanResult") -> None:
+    def extend(self, other: ScanResult) -> None:
         self.opportunities.extend(other.opportunities)
         self.near_misses.extend(other.near_misses)

@@ -8,12 +8,17 @@ unknown venue is REJECTED.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 from shared.contracts import (
-    BookSnapshot, Execution, ExecutionStatus, Order, OrderType, Side,
+    BookSnapshot,
+    Execution,
+    ExecutionStatus,
+    Order,
+    OrderType,
+    Side,
 )
 from shared.contracts.envelope import derive_id
 from shared.ledger.money import split_symbol

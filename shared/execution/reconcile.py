@@ -11,14 +11,21 @@ is clamped to it. Every correction is listed in the report and in `audit/`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from shared.contracts import Side
 from shared.errors import OrderRejected, TransientError
 from shared.execution.lifecycle import (
-    ACTIVE, COLLECTION, TRANSITIONS, OrderRecord, OrderState, load, save,
+    ACTIVE,
+    COLLECTION,
+    TRANSITIONS,
+    OrderRecord,
+    OrderState,
+    load,
+    save,
 )
 from shared.ports import Clock, Exchange, Store
 

@@ -14,8 +14,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Callable, Mapping, Protocol
+from typing import Protocol
 
 from shared.contracts import BookSnapshot, Execution, ExecutionStatus, Order, Side
 from shared.contracts.envelope import derive_id

@@ -9,16 +9,22 @@ behind. Pure: no store, no bus, no clock read (the caller passes `now`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Iterable, Mapping
 
 from shared.config.venues import MarketConfig
 from shared.contracts import BookSnapshot, Side
 from shared.execution.config import ArbitrageConfig
 from shared.execution.opportunity import (
-    BPS, ZERO, Leg, MissReason, NearMiss, Opportunity, ScanResult,
+    BPS,
+    ZERO,
+    Leg,
+    MissReason,
+    NearMiss,
+    Opportunity,
+    ScanResult,
 )
 from shared.execution.paper import walk_book
 
@@ -61,7 +67,7 @@ class Scanner:
         self._need = ONE + cfg.min_edge_bps / BPS
 
     @classmethod
-    def from_market(cls, market: MarketConfig, cfg: ArbitrageConfig) -> "Scanner":
+    def from_market(cls, market: MarketConfig, cfg: ArbitrageConfig) -> Scanner:
         venues = market.enabled_venues
         venues_of = {s: [v.name for v in venues if v.lists(s)] for s in market.symbols}
         cycles = []
@@ -133,7 +139,7 @@ class Scanner:
         key = f"cross:{symbol}:{buy_v}>{sell_v}"
         cost, keep = ONE + self.fee[buy_v], ONE - self.fee[sell_v]
         net_touch = (pb * keep - pa * cost) / (pa * cost) * BPS
-        miss = lambda reason, net, detail="": NearMiss("cross", key, reason, gross, net, now, detail)  # noqa: E731
+        miss = lambda reason, net, detail="": NearMiss("cross", key, reason, gross, net, now, detail)
         if self._stale(ask_book, now) or self._stale(bid_book, now):
             return miss(MissReason.STALE_BOOK, net_touch, "book older than max_book_age_ms")
         if net_touch < self.cfg.min_edge_bps:
@@ -199,7 +205,7 @@ class Scanner:
             return None
         net_rate = self._rate(cycle, books, fees=True)
         net_touch = (net_rate - ONE) * BPS
-        miss = lambda reason, net, detail="": NearMiss("triangle", cycle.key, reason, gross, net, now, detail)  # noqa: E731
+        miss = lambda reason, net, detail="": NearMiss("triangle", cycle.key, reason, gross, net, now, detail)
         if any(self._stale(books[(cycle.venue, h.symbol)], now) for h in cycle.hops):
             return miss(MissReason.STALE_BOOK, net_touch, "book older than max_book_age_ms")
         if net_touch < self.cfg.min_edge_bps:

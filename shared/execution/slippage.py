@@ -8,9 +8,9 @@ IOC limit, fails the check; so does a cross-exchange edge that fell below the mi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Mapping
 
 from shared.contracts import BookSnapshot, Execution, Side
 from shared.execution.config import ArbitrageConfig

@@ -5,6 +5,8 @@ claimed (`submitted`) in the same transaction as its result, so the same order m
 twice never makes two exchange orders; with `claims` set (a Store), a `order_claims/` doc
 is also committed BEFORE the venue call, so a crash between the call and the commit is
 not resent on redelivery (reconciliation on start settles it from the venue's truth).
+`claims` must not be the store whose transaction is open around the step (in the cloud:
+Firestore outside the transaction; locally: a separate SQLite file).
 The pre-trade check uses the cached risk state (halt flag); the order goes out as
 market / IOC / iceberg / TWAP by size (`shared.execution.algos`), through the router
 (breakers, reject ratios, failover) when one is wired.
@@ -13,12 +15,19 @@ market / IOC / iceberg / TWAP by size (`shared.execution.algos`), through the ro
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from shared.contracts import (
-    Command, Control, Envelope, Execution, ExecutionStatus, Message, Order,
+    Command,
+    Control,
+    Envelope,
+    Execution,
+    ExecutionStatus,
+    Message,
+    Order,
 )
 from shared.execution import algos, lifecycle
 from shared.execution.config import ExecutorConfig, load_executor_config
