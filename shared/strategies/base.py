@@ -108,7 +108,8 @@ class VoteSeries:
         sell = np.asarray(sell, dtype=bool) & ok
         side = buy.astype(np.int8) - sell.astype(np.int8)
         side[: max(0, warmup)] = FLAT
-        conf = np.where(side != FLAT, np.clip(np.nan_to_num(conf), 0.0, 1.0), 0.0)
+        with np.errstate(invalid="ignore"):
+            conf = np.where(side != FLAT, np.minimum(np.maximum(conf, 0.0), 1.0), 0.0)
         return cls(side, conf)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 _SCALE_LIMIT = 1e150  # largest growth factor used by the block-wise recursive filter
-_MOMENT_BLOCK = 64  # bars per block of the restarted cumulative sums
+_MOMENT_BLOCK = 256  # bars per block of the restarted cumulative sums
 _SMALL_WINDOW = 8  # below this a direct sliding-window reduce is faster
 
 
@@ -27,38 +27,49 @@ def _check_window(n: int) -> int:
 def _window_moments(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sum of squared deviations of each window of n values ending at t.
 
-    Cumulative sums restart every block (>= n bars) relative to the block's first value,
+    Cumulative sums restart every block (>= 2n bars) relative to the block's first value,
     so their size stays that of a local price excursion and the variance does not lose
     precision to cancellation on long arrays. A window spans at most two blocks; the part
-    in the later block is re-based onto the earlier block's anchor.
+    in the later block is re-based onto the earlier block's anchor. Arrays that fit in one
+    block (live windows) take a short path that computes the very same numbers.
     """
     size = len(x)
     mean, ssd = np.full(size, np.nan), np.full(size, np.nan)
     if size < n:
         return mean, ssd
     block = max(2 * n, _MOMENT_BLOCK)
-    nb = -(-size // block)
-    grid = np.zeros(nb * block)
-    grid[:size] = x
-    grid = grid.reshape(nb, block)
-    anchors = grid[:, 0].copy()
-    d = grid - anchors[:, None]
-    l1, l2 = np.cumsum(d, axis=1), np.cumsum(d * d, axis=1)
-    full1, full2 = (np.repeat(l[:, -1], block)[:size] for l in (l1, l2))  # block totals
-    anchor = np.repeat(anchors, block)[:size]
-    l1, l2, d = l1.ravel()[:size], l2.ravel()[:size], d.ravel()[:size]
     first, last = slice(0, size - n + 1), slice(n - 1, size)  # window start s and end t
-    # sums over [s, t] relative to the anchor of s's block; when the window crosses into
-    # the next block, add the rest of s's block and re-base t's part (delta != 0 only then)
-    crosses = (np.arange(n - 1, size) % block) < n - 1
-    k = (np.arange(n - 1, size) % block) + 1  # values of the window inside t's block
-    delta = anchor[last] - anchor[first]
-    s1 = l1[last] - (l1[first] - d[first]) + np.where(crosses, full1[first], 0.0) + k * delta
-    s2 = (l2[last] - (l2[first] - d[first] ** 2) + np.where(crosses, full2[first], 0.0)
-          + 2 * delta * l1[last] + k * delta * delta)
-    bs_anchor = anchor[first]
-    mean[n - 1:] = bs_anchor + s1 / n
-    ssd[n - 1:] = np.maximum(s2 - s1 * s1 / n, 0.0)
+    if size <= block:
+        anchor = x[0]
+        d = x - anchor
+        l1, l2 = np.cumsum(d), np.cumsum(d * d)
+        s1 = l1[last] - (l1[first] - d[first])
+        s2 = l2[last] - (l2[first] - d[first] ** 2)
+    else:
+        nb = -(-size // block)
+        grid = np.zeros(nb * block)
+        grid[:size] = x
+        grid = grid.reshape(nb, block)
+        anchors = grid[:, 0].copy()
+        d = grid - anchors[:, None]
+        l1, l2 = np.cumsum(d, axis=1), np.cumsum(d * d, axis=1)
+        full1, full2 = (np.repeat(c[:, -1], block)[:size] for c in (l1, l2))  # block totals
+        starts = np.repeat(anchors, block)[:size]
+        l1, l2, d = l1.ravel()[:size], l2.ravel()[:size], d.ravel()[:size]
+        # sums over [s, t] relative to the anchor of s's block; when the window crosses into
+        # the next block, add the rest of s's block and re-base t's part (delta != 0 only then)
+        offset = np.arange(n - 1, size) % block
+        crosses = offset < n - 1
+        k = offset + 1  # values of the window inside t's block
+        anchor = starts[first]
+        delta = starts[last] - anchor
+        s1 = l1[last] - (l1[first] - d[first]) + np.where(crosses, full1[first], 0.0) + k * delta
+        s2 = (l2[last] - (l2[first] - d[first] ** 2) + np.where(crosses, full2[first], 0.0)
+              + 2 * delta * l1[last] + k * delta * delta)
+    mean[last] = anchor + s1 / n
+    ssd[last] = np.maximum(s2 - s1 * s1 / n, 0.0)
+    changes = np.concatenate(([0], np.cumsum(x[1:] != x[:-1])))
+    ssd[last][changes[last] == changes[first]] = 0.0  # a constant window is exactly 0
     return mean, ssd
 
 
@@ -68,19 +79,22 @@ def sma(x: np.ndarray, n: int) -> np.ndarray:
     return _window_moments(np.asarray(x, dtype=np.float64), n)[0]
 
 
-def rolling_std(x: np.ndarray, n: int, ddof: int = 0) -> np.ndarray:
-    """Standard deviation of the last n values, current included (population by default).
+def rolling_mean_std(x: np.ndarray, n: int, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (population by default) of the last n values.
 
-    Accurate to ~1e-12 relative on a year of 1-minute bars; a constant window reads 0.
+    Errors stay near 1e-12 of the price level even over a year of 1-minute bars (the
+    naive cumulative-sum formula loses ~1e-6); a constant window reads exactly 0.
     """
     n = _check_window(n)
     if n - ddof < 1:
         raise ValueError(f"window {n} too small for ddof={ddof}")
-    x = np.asarray(x, dtype=np.float64)
-    ssd = _window_moments(x, n)[1]
-    with np.errstate(invalid="ignore"):
-        ssd[rolling_max(x, n) == rolling_min(x, n)] = 0.0  # a constant window is exactly 0
-    return np.sqrt(ssd / (n - ddof))
+    mean, ssd = _window_moments(np.asarray(x, dtype=np.float64), n)
+    return mean, np.sqrt(ssd / (n - ddof))
+
+
+def rolling_std(x: np.ndarray, n: int, ddof: int = 0) -> np.ndarray:
+    """Standard deviation of the last n values, current included (see rolling_mean_std)."""
+    return rolling_mean_std(x, n, ddof)[1]
 
 
 def rolling_max(x: np.ndarray, n: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from shared.strategies.base import BarArrays, VoteSeries, as_int, merged, ramp
-from shared.strategies.indicators import rolling_std, sma
+from shared.strategies.indicators import rolling_mean_std
 
 _MIN_REL_STD = 1e-8  # below this (relative to price) the window is treated as flat
 
@@ -46,8 +46,7 @@ class MeanReversion:
         if not entry > 0:
             raise ValueError(f"params.entry: must be > 0, got {entry}")
         close = bars.close
-        mean = sma(close, window)
-        std = rolling_std(close, window)
+        mean, std = rolling_mean_std(close, window)
         with np.errstate(divide="ignore", invalid="ignore"):
             usable = std > _MIN_REL_STD * np.abs(mean)
             z = np.where(usable, (close - mean) / std, 0.0)
