@@ -2,8 +2,14 @@
 
 from shared.config.loader import load_yaml_model
 from shared.config.venues import (
-    AssetConfig, InstrumentConfig, LatentConfig, MarketConfig, RegimeConfig, VenueConfig,
-    VenueSimConfig, load_market_config,
+    AssetConfig,
+    InstrumentConfig,
+    LatentConfig,
+    MarketConfig,
+    RegimeConfig,
+    VenueConfig,
+    VenueSimConfig,
+    load_market_config,
 )
 
 __all__ = [

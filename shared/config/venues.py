@@ -55,7 +55,7 @@ class VenueConfig(_Frozen):
     sim: VenueSimConfig = VenueSimConfig()
 
     @model_validator(mode="after")
-    def _ccxt_needs_id(self) -> "VenueConfig":
+    def _ccxt_needs_id(self) -> VenueConfig:
         if self.kind == "ccxt" and not self.ccxt_id:
             raise ValueError(f"venue {self.name!r}: kind ccxt needs ccxt_id")
         return self
@@ -98,7 +98,7 @@ class AssetConfig(_Frozen):
     volume_vol: float = Field(default=0.25, ge=0)
 
     @model_validator(mode="after")
-    def _stationary(self) -> "AssetConfig":
+    def _stationary(self) -> AssetConfig:
         if self.garch_alpha + self.garch_beta >= 1:
             raise ValueError("garch_alpha + garch_beta must be < 1 (stationary variance)")
         return self
@@ -179,7 +179,7 @@ class MarketConfig(_Frozen):
         return triangles
 
     @model_validator(mode="after")
-    def _regime_index(self) -> "MarketConfig":
+    def _regime_index(self) -> MarketConfig:
         if self.latent.initial_regime >= len(self.latent.regimes):
             raise ValueError("latent.initial_regime is past the end of latent.regimes")
         return self

@@ -7,9 +7,9 @@ best-first as in `BookSnapshot`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
 
 from shared.contracts import BookLevel, BookSnapshot, Side
 

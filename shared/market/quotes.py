@@ -38,7 +38,7 @@ def lagged(fair_ext: np.ndarray, tail: int, lag_steps: float) -> np.ndarray:
 
     `fair_ext` holds `tail` steps of history followed by the block's steps.
     """
-    whole = int(math.floor(lag_steps))
+    whole = math.floor(lag_steps)
     frac = lag_steps - whole
     if whole + 1 > tail:
         raise ValueError(f"lag of {lag_steps:.1f} steps needs more than {tail} steps of history")

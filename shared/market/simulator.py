@@ -10,7 +10,7 @@ planted crashes) come from a schedule tests and replays can set.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -46,9 +46,9 @@ class MarketSimulator:
             raise ValueError(f"update_interval_s must divide a minute, got {update_interval_s}")
         self.config, self.seed = config, seed
         self.step_s = float(update_interval_s)
-        self.spm = int(round(spm))
+        self.spm = round(spm)
         self.block_steps = self.spm * BLOCK_MINUTES
-        start = start.astimezone(timezone.utc)
+        start = start.astimezone(UTC)
         self.origin = start.replace(second=0, microsecond=0)
         self._origin_s = self.origin.timestamp()
         self.now = start
@@ -65,7 +65,7 @@ class MarketSimulator:
             for v, s in self.pairs
         }
         max_lag = max((self._venue_cfg[v].sim.lag_ms for v in self.venues), default=0.0)
-        self._tail = int(math.floor(max_lag / 1000.0 / self.step_s)) + 2
+        self._tail = math.floor(max_lag / 1000.0 / self.step_s) + 2
         self.schedule = Schedule()
         self._blocks: dict[int, _Block] = {}
         self._step = self._step_at(start.timestamp())
@@ -77,7 +77,7 @@ class MarketSimulator:
 
     # -- time grid ------------------------------------------------------------------------
     def _step_at(self, t: float) -> int:
-        return int(math.floor((t - self._origin_s) / self.step_s + _EPS))
+        return math.floor((t - self._origin_s) / self.step_s + _EPS)
 
     def _step_time(self, step: int) -> datetime:
         return self.origin + timedelta(seconds=step * self.step_s)
@@ -153,8 +153,8 @@ class MarketSimulator:
         if to_s < now_s:
             raise ValueError(f"cannot move the market back from {self.now} to {to}")
         k_old, k_new = self._step, self._step_at(to_s)
-        m_lo = int(math.floor((now_s - self._origin_s) / 60.0 + _EPS))
-        m_hi = int(math.floor((to_s - self._origin_s) / 60.0 + _EPS))
+        m_lo = math.floor((now_s - self._origin_s) / 60.0 + _EPS)
+        m_hi = math.floor((to_s - self._origin_s) / 60.0 + _EPS)
         bars: list[Bar] = []
         for b in range(k_old // self.block_steps, k_new // self.block_steps + 1):
             block = self._block(b)
@@ -166,7 +166,7 @@ class MarketSimulator:
                 self._capture_holds(first, last)
                 self._count_updates(first, last)
         self._step = k_new
-        self.now = to.astimezone(timezone.utc)
+        self.now = to.astimezone(UTC)
         self._books.clear()
         self._tops.clear()
         return bars
@@ -267,13 +267,13 @@ class MarketSimulator:
 
     # -- schedules ---------------------------------------------------------------------------
     def schedule_outage(self, venue: str, start: datetime, end: datetime) -> None:
-        self._venue_cfg[venue]  # noqa: B018 - KeyError for an unknown venue
+        self._venue_cfg[venue]
         self.schedule.add_outage(venue, start, end)
 
     def schedule_stale(self, venue: str, start: datetime, end: datetime) -> None:
-        self._venue_cfg[venue]  # noqa: B018
+        self._venue_cfg[venue]
         window = self.schedule.add_stale(venue, start, end)
-        hold = int(math.ceil((window.start - self._origin_s) / self.step_s - _EPS)) - 1
+        hold = math.ceil((window.start - self._origin_s) / self.step_s - _EPS) - 1
         if hold <= self._step:
             self._held[(venue, window)] = {
                 s: self._point(venue, s, self._step) for s in self.config.symbols_of(venue)
@@ -282,7 +282,7 @@ class MarketSimulator:
             self._pending_holds.append((venue, window, hold))
 
     def schedule_latency_spike(self, venue: str, start: datetime, end: datetime, extra_ms: float) -> None:
-        self._venue_cfg[venue]  # noqa: B018
+        self._venue_cfg[venue]
         self.schedule.add_spike(venue, start, end, extra_ms)
 
     def plant_crash(self, asset: str, at: datetime, drop_pct: float, recover_minutes: int = 0) -> None:

@@ -5,7 +5,7 @@ spreads, rare and short-lived opportunities above fees, mostly consistent triang
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from shared.market.simulator import MarketSimulator
 
 pytestmark = pytest.mark.timeout(60)
 
-T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
 CONFIG = load_market_config()
 FEE = {v.name: float(v.taker_fee) for v in CONFIG.venues}
 
