@@ -39,6 +39,10 @@ class InsufficientFunds(OrderRejected):
     pass
 
 
+class OrderNotFound(OrderRejected):
+    """The venue does not know the order (by id or client order id)."""
+
+
 class AuthenticationFailed(ExchangeError, PermanentError):
     pass
 

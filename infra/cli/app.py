@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -24,6 +22,7 @@ console = Console()
 # Sub-apps contributed by other modules: (module, name, help)
 _SUBAPPS = (
     ("infra.cli.data", "data", "Bar history: generate from the simulator, download via ccxt."),
+    ("infra.cli.download", "data", "(merged into `data`)"),
     ("infra.cli.ml", "ml", "Train and evaluate the LSTM."),
     ("infra.cli.deploy", "deploy", "Deployment: dry-run plan of what Terraform creates."),
     ("infra.cli.params", "params", "Strategy parameters: approve, reject, rollback."),
@@ -32,6 +31,7 @@ _SUBAPPS = (
 
 
 def _mount() -> None:
+    loaded = {}
     for module, name, help_text in _SUBAPPS:
         try:
             mod = importlib.import_module(module)
@@ -39,7 +39,11 @@ def _mount() -> None:
             if exc.name and exc.name.startswith("infra.cli"):
                 continue
             raise
-        if name is None:
+        loaded[module] = mod
+        if module == "infra.cli.download":
+            if "infra.cli.data" in loaded:  # `tradewinds data download`
+                loaded["infra.cli.data"].app.registered_commands.extend(mod.app.registered_commands)
+        elif name is None:
             for command in mod.app.registered_commands:
                 app.registered_commands.append(command)
         else:
@@ -58,16 +62,16 @@ def main_options(
 def run(
     hours: float = typer.Option(24.0, "--hours", min=0.0167, max=24 * 30, help="Simulated hours to replay."),
     seed: int = typer.Option(7, "--seed", help="Market simulator seed (same seed, same market)."),
-    venues: Optional[list[str]] = typer.Option(None, "--venues", help="Venues to use (default: all enabled)."),
+    venues: list[str] | None = typer.Option(None, "--venues", help="Venues to use (default: all enabled)."),
     config_dir: Path = typer.Option(Path("config"), "--config", help="Configuration directory."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where runs/<id>/ is written."),
-    crash: Optional[str] = typer.Option(None, "--crash", help="Plant a crash: ASSET:HOURS:PCT, e.g. BTC:3:15."),
+    crash: str | None = typer.Option(None, "--crash", help="Plant a crash: ASSET:HOURS:PCT, e.g. BTC:3:15."),
     emulators: bool = typer.Option(False, "--emulators", help="Run through the Pub/Sub and Firestore emulators."),
     show_notifications: bool = typer.Option(False, "--show-notifications", help="Print the hourly summaries sent."),
 ) -> None:
     """Replay N simulated hours through every step and print a summary."""
-    from infra.local.pipeline import RunConfig
     from infra.local import summary as run_summary
+    from infra.local.pipeline import RunConfig
 
     planted = None
     if crash:
@@ -157,7 +161,7 @@ def dlq_list(
 @dlq_app.command("requeue")
 def dlq_requeue(
     run: str = typer.Argument(..., help="Run id under runs/ (or a state.sqlite path)."),
-    key: Optional[list[str]] = typer.Option(None, "--key", help="Only these keys or message ids (default: all)."),
+    key: list[str] | None = typer.Option(None, "--key", help="Only these keys or message ids (default: all)."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir"),
     config_dir: Path = typer.Option(Path("config"), "--config"),
 ) -> None:

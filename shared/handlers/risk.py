@@ -4,16 +4,25 @@ scheduled control commands → daily reset, panic check and the hourly summary."
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from shared.contracts import (
-    Command, Control, Envelope, Execution, Message, Notification, Order, RiskDecision, Severity,
-    Side, Signal, client_order_id,
+    Command,
+    Control,
+    Envelope,
+    Execution,
+    Message,
+    Notification,
+    Order,
+    RiskDecision,
+    Side,
+    Signal,
+    client_order_id,
 )
 from shared.ledger import book
 from shared.ledger.money import split_symbol
+from shared.notify.format import risk_halt, risk_resume
 from shared.ports import Clock, Transaction
 from shared.risk import panic, rules
 from shared.risk import state as risk_state
@@ -190,9 +199,7 @@ def _brake(tx, deps: RiskDeps, st, marks) -> list[Message]:
     return [
         Control(command=Command.HALT, reason=trip.reason, actor="panic_brake",
                 args=dict(trip.figures, cause=trip.cause), issued_at=now),
-        Notification(kind="risk_alert", severity=Severity.CRITICAL, title="Trading halted",
-                     text=trip.reason, fields=tuple(sorted(trip.figures.items())),
-                     dedupe_key=f"halt:{trip.cause}:{now.date()}", created_at=now),
+        risk_halt(trip.reason, trip.figures, now, actor="panic_brake"),
     ]
 
 
@@ -203,6 +210,8 @@ def on_control(ctl: Control, env: Envelope, tx: Transaction, deps: RiskDeps) -> 
         return daily_reset(tx, deps, marks)
     if ctl.command is Command.PANIC_CHECK:
         return _brake(tx, deps, _ensure_day(tx, deps, marks), marks)
+    if ctl.command is Command.RESUME:
+        return [risk_resume(ctl.actor, ctl.issued_at or deps.clock.now(), ctl.reason)]
     return []
 
 

@@ -20,16 +20,13 @@ from shared.errors import (
     ExchangeRateLimited,
     ExchangeUnavailable,
     InsufficientFunds,
+    OrderNotFound,
     OrderRejected,
     PermanentError,
 )
 
 log = logging.getLogger("tradewinds.ccxt")
 T = TypeVar("T")
-
-
-class OrderNotFound(OrderRejected):
-    """The venue does not know the order (by id or client order id)."""
 
 
 class VenueRequestFailed(ExchangeError, PermanentError):
