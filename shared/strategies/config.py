@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -117,7 +118,7 @@ class StrategySpec(_Frozen):
     symbols: list[str] = Field(min_length=1)
     timeframe: str = "1m"
     weight: float = Field(ge=0)
-    params: dict[str, ParamSpec] = {}
+    params: dict[str, ParamSpec]
 
     @model_validator(mode="before")
     @classmethod
@@ -181,6 +182,21 @@ class StrategySpec(_Frozen):
 
     def trades(self, symbol: str) -> bool:
         return self.enabled and symbol in self.symbols
+
+    def with_values(self, values: Mapping[str, float]) -> StrategySpec:
+        """A copy with new current values (e.g. an optimizer result or a rollback), checked
+        like the YAML: known names, inside min..max, whole numbers for int, plugin rules.
+        Raises pydantic.ValidationError (a ValueError)."""
+        data = self.model_dump()
+        for name, value in values.items():
+            if name not in data["params"]:
+                raise ValueError(f"params.{name}: unknown parameter of {self.name}")
+            data["params"][name]["value"] = value
+        return StrategySpec.model_validate(data)
+
+    def outside_safe_range(self, values: Mapping[str, float]) -> list[str]:
+        """Names of the given values that a human must approve (outside safe_min..safe_max)."""
+        return sorted(n for n, v in values.items() if n in self.params and not self.params[n].is_safe(v))
 
 
 def _field_path(loc: tuple) -> str:

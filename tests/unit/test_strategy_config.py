@@ -143,3 +143,19 @@ def test_param_spec_rules():
         ParamSpec(value=3, min=5, max=1)
     with pytest.raises(ValueError, match="extra"):
         ParamSpec(value=3, min=1, max=5, typo=1)
+
+
+def test_with_values_validates_like_the_yaml_and_safe_range_is_reported(tmp_path):
+    (spec,) = load_strategies(write(tmp_path, "rsi.yaml", GOOD_RSI))
+    tuned = spec.with_values({"period": 20, "overbought": 85})
+    assert tuned.values() == {"period": 20.0, "oversold": 30.0, "overbought": 85.0}
+    assert spec.values()["period"] == 14.0  # the original is untouched
+    assert spec.outside_safe_range({"period": 20, "overbought": 85}) == ["overbought"]
+    for bad in ({"period": 31}, {"period": 14.5}, {"period": 4}, {"nope": 1}):
+        with pytest.raises(ValueError):
+            spec.with_values(bad)
+
+
+def test_params_section_is_required(tmp_path):
+    message = load_error(tmp_path, GOOD_RSI.split("params:")[0])
+    assert "rsi.yaml: params: Field required" in message
