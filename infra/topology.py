@@ -35,7 +35,7 @@ class RetryPolicy(_Frozen):
     maximum_backoff: str = "60s"
 
     @model_validator(mode="after")
-    def _valid(self) -> "RetryPolicy":
+    def _valid(self) -> RetryPolicy:
         lo, hi = seconds(self.minimum_backoff), seconds(self.maximum_backoff)
         if not (0 <= lo <= hi <= 600):
             raise ValueError("need 0 <= minimum_backoff <= maximum_backoff <= 600s")
@@ -75,7 +75,7 @@ class Subscription(_Frozen):
     retry: RetryPolicy = RetryPolicy()
 
     @model_validator(mode="after")
-    def _exactly_once_is_pull(self) -> "Subscription":
+    def _exactly_once_is_pull(self) -> Subscription:
         if self.exactly_once and self.delivery != "pull":
             raise ValueError("exactly-once delivery exists only for pull subscriptions")
         return self
@@ -119,7 +119,7 @@ class Topology(_Frozen):
     services: dict[str, ServiceSpec]
 
     @model_validator(mode="after")
-    def _references(self) -> "Topology":
+    def _references(self) -> Topology:
         for sub in self.subscriptions.values():
             if sub.topic not in self.topics:
                 raise ValueError(f"subscription {sub.name} names unknown topic {sub.topic}")

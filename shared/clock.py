@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class SimulatedClock:
@@ -11,7 +11,7 @@ class SimulatedClock:
     def __init__(self, start: datetime):
         if start.tzinfo is None:
             raise ValueError("SimulatedClock needs a timezone-aware start")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
@@ -25,7 +25,7 @@ class SimulatedClock:
         return self._now
 
     def set(self, when: datetime) -> None:
-        when = when.astimezone(timezone.utc)
+        when = when.astimezone(UTC)
         if when < self._now:
             raise ValueError(f"cannot move clock back from {self._now} to {when}")
         self._now = when
@@ -35,4 +35,4 @@ class WallClock:
     """The real UTC time; used only by composition roots (services, functions, CLI)."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)

@@ -13,9 +13,9 @@ anything else propagates for redelivery.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 from infra.topology import Topology
 from shared.contracts import Envelope, Message, wrap

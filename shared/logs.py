@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 _trace: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace", default=None)
@@ -40,7 +40,7 @@ class CloudJsonFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             "severity": _severity(record.levelno),
             "message": record.getMessage(),
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "logger": record.name,
         }
         extra = {k: v for k, v in vars(record).items() if k not in _STD and not k.startswith("_")}

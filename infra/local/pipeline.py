@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from infra import cron
 from infra.topology import Topology, load
@@ -32,7 +32,7 @@ from shared.market.simulator import MarketSimulator
 from shared.risk.config import load_risk_config
 
 log = logging.getLogger("tradewinds.pipeline")
-DEFAULT_START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 @dataclass
@@ -43,7 +43,7 @@ class RunConfig:
     start: datetime = DEFAULT_START
     config_dir: Path = Path("config")
     runs_dir: Path = Path("runs")
-    run_id: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
+    run_id: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
     crash: tuple[str, float, float] | None = None  # (asset, hours from start, drop pct)
 
     @property
@@ -173,6 +173,6 @@ class LocalPipeline:
         """Let pending redeliveries run out (bounded) after the last bar."""
         deadline = self.clock.now() + horizon
         while self.bus.pending() and self.clock.now() < deadline:
-            nxt = datetime.fromtimestamp(self.bus.next_due(), timezone.utc)
+            nxt = datetime.fromtimestamp(self.bus.next_due(), UTC)
             self.clock.set(max(self.clock.now(), min(nxt, deadline)))
             self.bus.drain()

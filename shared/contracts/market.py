@@ -25,7 +25,7 @@ class Bar(Message):
     trades: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
-    def _ohlc_consistent(self) -> "Bar":
+    def _ohlc_consistent(self) -> Bar:
         if not (self.low <= min(self.open, self.close) and self.high >= max(self.open, self.close)):
             raise ValueError("bar violates low <= open,close <= high")
         return self
@@ -68,7 +68,7 @@ class BookSnapshot(Message):
     asks: tuple[BookLevel, ...]
 
     @model_validator(mode="after")
-    def _sorted(self) -> "BookSnapshot":
+    def _sorted(self) -> BookSnapshot:
         if any(a.price < b.price for a, b in zip(self.bids, self.bids[1:])):
             raise ValueError("bids must be sorted best (highest) first")
         if any(a.price > b.price for a, b in zip(self.asks, self.asks[1:])):

@@ -82,7 +82,7 @@ class Order(Message):
     created_at: UtcDatetime
 
     @model_validator(mode="after")
-    def _limit_needs_price(self) -> "Order":
+    def _limit_needs_price(self) -> Order:
         if self.order_type is OrderType.LIMIT_IOC and self.limit_price is None:
             raise ValueError("limit_ioc order needs limit_price")
         return self
@@ -107,7 +107,7 @@ class RiskDecision(Message):
     decided_at: UtcDatetime
 
     @model_validator(mode="after")
-    def _denial_has_reason(self) -> "RiskDecision":
+    def _denial_has_reason(self) -> RiskDecision:
         if not self.approved and not self.reasons:
             raise ValueError("a denial must say why")
         return self

@@ -16,7 +16,16 @@ from typing import Any
 import numpy as np
 
 from shared.contracts import (
-    Bar, Command, Control, Envelope, Message, Notification, Severity, Side, Signal, Vote,
+    Bar,
+    Command,
+    Control,
+    Envelope,
+    Message,
+    Notification,
+    Severity,
+    Side,
+    Signal,
+    Vote,
 )
 from shared.errors import TransientError
 from shared.ports import Clock, Predictor, Transaction

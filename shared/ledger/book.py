@@ -12,9 +12,9 @@ Documents written (the contract other steps read):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Iterable, Mapping
 
 from shared.contracts import Execution, Side
 from shared.ledger.money import split_symbol, to_quote

@@ -40,7 +40,7 @@ class Position:
     def market_value(self) -> Decimal:
         return self.quantity * self.mark_price
 
-    def apply_fill(self, side: Side, quantity: Decimal, price: Decimal, fee: Decimal) -> tuple["Position", Decimal]:
+    def apply_fill(self, side: Side, quantity: Decimal, price: Decimal, fee: Decimal) -> tuple[Position, Decimal]:
         """Return the new position and the PnL this fill realised (quote currency)."""
         if quantity <= 0 or price <= 0 or fee < 0:
             raise ValueError(f"bad fill qty={quantity} price={price} fee={fee}")
@@ -67,7 +67,7 @@ class Position:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict | None, venue: str, symbol: str) -> "Position":
+    def from_doc(cls, doc: dict | None, venue: str, symbol: str) -> Position:
         if not doc:
             return cls(venue, symbol)
         return cls(

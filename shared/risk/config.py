@@ -55,7 +55,7 @@ class Panic(_Frozen):
     win_rate_min_trades: int = Field(ge=1)
 
     @model_validator(mode="after")
-    def _window(self) -> "Panic":
+    def _window(self) -> Panic:
         if self.win_rate_min_trades > self.win_rate_window:
             raise ValueError("win_rate_min_trades cannot exceed win_rate_window")
         return self

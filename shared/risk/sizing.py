@@ -8,8 +8,8 @@ is used (scaled by the clip when in drawdown).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Sequence
 
 from shared.risk.config import Sizing
 

@@ -36,21 +36,21 @@ class RiskState:
     def day(self) -> date | None:
         return date.fromisoformat(self.trading_day) if self.trading_day else None
 
-    def halt(self, *, cause: str, reason: str, figures: dict, actor: str, at: datetime) -> "RiskState":
+    def halt(self, *, cause: str, reason: str, figures: dict, actor: str, at: datetime) -> RiskState:
         return replace(self, halted=True, halt_cause=cause, halt_reason=reason,
                        halt_figures=figures, halted_at=at.isoformat(), halted_by=actor)
 
-    def resume(self, *, actor: str, reason: str, at: datetime) -> "RiskState":
+    def resume(self, *, actor: str, reason: str, at: datetime) -> RiskState:
         return replace(self, halted=False, resumed_at=at.isoformat(), resumed_by=actor,
                        resume_reason=reason, halt_cause="", halt_reason="", halt_figures={},
                        recent_results=(), latencies_ms=(), consecutive_losses=0)
 
-    def record_trade(self, net_pnl: Decimal, window: int) -> "RiskState":
+    def record_trade(self, net_pnl: Decimal, window: int) -> RiskState:
         results = (self.recent_results + (str(net_pnl),))[-window:]
         losses = self.consecutive_losses + 1 if net_pnl < 0 else 0
         return replace(self, recent_results=results, consecutive_losses=losses)
 
-    def record_latency(self, latency_ms: float, window: int) -> "RiskState":
+    def record_latency(self, latency_ms: float, window: int) -> RiskState:
         return replace(self, latencies_ms=(self.latencies_ms + (float(latency_ms),))[-window:])
 
     def to_doc(self) -> dict:
@@ -60,7 +60,7 @@ class RiskState:
         return doc
 
     @classmethod
-    def from_doc(cls, doc: dict | None) -> "RiskState":
+    def from_doc(cls, doc: dict | None) -> RiskState:
         if not doc:
             return cls()
         known = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}

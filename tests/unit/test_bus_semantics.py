@@ -1,18 +1,26 @@
 """The in-process bus honours DESIGN's delivery semantics."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
 from shared.contracts import (
-    BookLevel, BookSnapshot, Command, Control, Envelope, Order, Side, client_order_id, wrap,
+    BookLevel,
+    BookSnapshot,
+    Command,
+    Control,
+    Envelope,
+    Order,
+    Side,
+    client_order_id,
+    wrap,
 )
 from shared.delivery import run_step
 from shared.errors import PermanentError, TransientError
 from shared.execution.paper import PaperExchange
 from shared.handlers import executor
 
-T = datetime(2026, 1, 5, tzinfo=timezone.utc)
+T = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def control_env(n=0):
@@ -91,7 +99,7 @@ def test_dead_letters_can_be_requeued(bus, clock):
 
 
 def _book():
-    lv = lambda p, s: BookLevel(price=Decimal(p), size=Decimal(s))  # noqa: E731
+    lv = lambda p, s: BookLevel(price=Decimal(p), size=Decimal(s))
     return BookSnapshot(venue="binance", symbol="BTC/USDT", ts=T,
                         bids=(lv("99", "1"), lv("98", "2")), asks=(lv("101", "0.5"), lv("102", "5")))
 
@@ -104,7 +112,7 @@ def test_same_order_delivered_three_times_makes_one_exchange_order_and_one_fill(
             sent.append(order.client_order_id)
             return super().execute(order)
 
-    paper = CountingPaper(books=lambda v, s: _book(), fees_bps={"binance": Decimal("10")}, clock=clock)
+    paper = CountingPaper(books=lambda v, s: _book(), fees_bps={"binance": Decimal(10)}, clock=clock)
     deps = executor.ExecutorDeps(venue=paper, clock=clock)
     fills = []
     bus.subscribe("executor-orders", lambda env: run_step(
@@ -112,7 +120,7 @@ def test_same_order_delivered_three_times_makes_one_exchange_order_and_one_fill(
         clock=clock, topology=topology))
     bus.subscribe("risk-executions", lambda env: fills.append(env))
     order = Order(client_order_id=client_order_id("sig-1"), venue="binance", symbol="BTC/USDT", side=Side.BUY,
-                  quantity=Decimal("1"), reference_price=Decimal("101"), created_at=T)
+                  quantity=Decimal(1), reference_price=Decimal(101), created_at=T)
     env = wrap(order, ts=T, id="order-msg-1")
     for _ in range(3):
         bus.publish("orders", env)
@@ -120,7 +128,7 @@ def test_same_order_delivered_three_times_makes_one_exchange_order_and_one_fill(
     assert sent == [order.client_order_id]
     assert len(fills) == 1  # the duplicates were acknowledged and skipped
     ex = fills[0].decode()
-    assert ex.filled_quantity == Decimal("1")
+    assert ex.filled_quantity == Decimal(1)
     assert ex.price == Decimal("101.5")  # VWAP over two levels: 0.5@101 + 0.5@102
     assert ex.fee == Decimal("0.1015")
     # a second copy with a new envelope id but the same client_order_id still makes no order

@@ -1,21 +1,32 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
 from shared.contracts import (
-    Bar, Command, Control, Envelope, Execution, ExecutionStatus, Notification, Order, Side, Signal,
-    client_order_id, from_wire, wrap,
+    Bar,
+    Command,
+    Control,
+    Envelope,
+    Execution,
+    ExecutionStatus,
+    Notification,
+    Order,
+    Side,
+    Signal,
+    client_order_id,
+    from_wire,
+    wrap,
 )
 from shared.errors import PermanentError
 
-T = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+T = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 def bar(**kw):
     base = dict(venue="binance", symbol="BTC/USDT", open_time=T, open=Decimal("100.1"),
-                high=Decimal("101"), low=Decimal("99.5"), close=Decimal("100.7"), volume=Decimal("3.25"))
+                high=Decimal(101), low=Decimal("99.5"), close=Decimal("100.7"), volume=Decimal("3.25"))
     return Bar(**{**base, **kw})
 
 
@@ -38,7 +49,7 @@ def test_models_are_frozen_and_reject_naive_times():
 
 def test_bar_rejects_inconsistent_ohlc():
     with pytest.raises(ValidationError):
-        bar(high=Decimal("100"), close=Decimal("100.7"))
+        bar(high=Decimal(100), close=Decimal("100.7"))
 
 
 def test_client_order_id_is_deterministic_and_venue_safe():
@@ -87,13 +98,13 @@ def test_unknown_bus_fields_are_ignored():
 
 def test_order_and_execution_contracts():
     o = Order(client_order_id=client_order_id("c"), venue="binance", symbol="BTC/USDT", side=Side.BUY,
-              quantity=Decimal("0.5"), reference_price=Decimal("100"), created_at=T)
+              quantity=Decimal("0.5"), reference_price=Decimal(100), created_at=T)
     assert o.notional == Decimal("50.0")
     with pytest.raises(ValidationError):
-        Order(**{**o.model_dump(), "quantity": Decimal("-1")})
+        Order(**{**o.model_dump(), "quantity": Decimal(-1)})
     ex = Execution(execution_id="e", client_order_id=o.client_order_id, venue="binance", symbol="BTC/USDT",
-                   side=Side.BUY, status=ExecutionStatus.FILLED, requested_quantity=Decimal("1"),
-                   filled_quantity=Decimal("1"), price=Decimal("101"), expected_price=Decimal("100"),
+                   side=Side.BUY, status=ExecutionStatus.FILLED, requested_quantity=Decimal(1),
+                   filled_quantity=Decimal(1), price=Decimal(101), expected_price=Decimal(100),
                    fee=Decimal("0.1"), fee_currency="USDT", latency_ms=10, executed_at=T)
     assert ex.slippage_bps == pytest.approx(100.0)
     sig = Signal(venue="v", symbol="BTC/USDT", side=Side.SELL, confidence=0.7, price=Decimal(1), bar_time=T)

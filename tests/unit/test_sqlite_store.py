@@ -10,11 +10,10 @@ def test_transaction_commits_atomically_and_rolls_back_on_error(store):
     with store.transaction() as tx:
         tx.put("positions", "a", {"quantity": "1"})
         assert tx.get("positions", "a") == {"quantity": "1"}  # reads see own writes
-    with pytest.raises(RuntimeError):
-        with store.transaction() as tx:
-            tx.put("positions", "a", {"quantity": "2"})
-            tx.put("positions", "b", {"quantity": "3"})
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.put("positions", "a", {"quantity": "2"})
+        tx.put("positions", "b", {"quantity": "3"})
+        raise RuntimeError("boom")
     assert store.get("positions", "a") == {"quantity": "1"}
     assert store.get("positions", "b") is None
 
@@ -41,7 +40,7 @@ def test_create_if_absent_claims_once(store):
 def test_query_filters_orders_numeric_strings_as_numbers_and_limits(store):
     for i, pnl in enumerate(["10", "-2.5", "3", "100"]):
         store.put("trades", f"t{i}", {"pnl_usd": pnl, "venue": "a" if i % 2 else "b"})
-    got = store.query("trades", [("pnl_usd", ">", Decimal("0"))], order_by="pnl_usd", descending=True)
+    got = store.query("trades", [("pnl_usd", ">", Decimal(0))], order_by="pnl_usd", descending=True)
     assert [d["pnl_usd"] for _, d in got] == ["100", "10", "3"]
     assert [i for i, _ in store.query("trades", [("venue", "==", "a")], limit=1)] == ["t1"]
     with pytest.raises(ValueError):

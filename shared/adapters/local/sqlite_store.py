@@ -8,10 +8,11 @@ import json
 import operator
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from shared.ports import Document, Where
 
