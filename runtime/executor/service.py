@@ -1,0 +1,122 @@
+"""What the executor's HTTP endpoints act on: the ports, the cached risk gate, the
+strategy-order step for manual orders, and the dead-letter port.
+
+The trading state lives in the store (positions, pnl, orders, state/risk); halts and
+resumes are written to `state/risk` + `audit` and published as Control on the bus so the
+whole fleet (risk, notification, the executors' in-process gates) hears them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Protocol
+
+from shared.contracts import Command, Control, Execution, Order, wrap
+from shared.execution import lifecycle
+from shared.execution.pretrade import PreTradeGate
+from shared.handlers import executor
+from shared.ports import Bus, Clock, Secrets, Store
+from shared.risk import state as risk_state
+
+
+class DeadLetters(Protocol):
+    """List and requeue dead letters (InProcessBus implements it; so can the Pub/Sub one)."""
+
+    def dead_letters(self, status: str = "dead") -> list[dict]: ...
+    def requeue(self, keys: list[str] | None = None) -> int: ...
+
+
+@dataclass
+class ExecutorService:
+    store: Store
+    bus: Bus
+    clock: Clock
+    secrets: Secrets
+    gate: PreTradeGate
+    orders: executor.ExecutorDeps | None = None
+    dlq: DeadLetters | None = None
+    version: str = "0.1.0"
+    reconciled: bool = False
+    telegram: Any = None  # runtime.executor.telegram.TelegramDeps, when configured
+    extra_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    # -- health ------------------------------------------------------------------------
+    def checks(self) -> dict[str, str]:
+        out = {}
+        try:
+            self.store.get("state", "risk")
+            out["store"] = "ok"
+        except Exception as exc:  # a health check reports, it does not raise
+            out["store"] = f"error: {type(exc).__name__}"
+        out["bus"] = "ok" if self.bus is not None else "missing"
+        out["venue"] = "ok" if self.orders is not None else "missing"
+        for name, check in self.extra_checks.items():
+            try:
+                out[name] = "ok" if check() else "failing"
+            except Exception as exc:
+                out[name] = f"error: {type(exc).__name__}"
+        return out
+
+    def uptime_s(self) -> float:
+        return round(time.monotonic() - self.started, 3)
+
+    # -- halt / resume ------------------------------------------------------------------
+    def set_halt(self, halt: bool, actor: str, reason: str) -> dict:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            st = risk_state.load(tx)
+            st = (st.halt(cause="manual", reason=reason, figures={}, actor=actor, at=now) if halt
+                  else st.resume(actor=actor, reason=reason, at=now))
+            risk_state.save(tx, st)
+            kind = "halt" if halt else "resume"
+            tx.put("audit", f"{kind}-{now.isoformat()}-{actor}", {
+                "kind": kind, "at": now.isoformat(), "actor": actor, "reason": reason, "cause": "manual"})
+        control = Control(command=Command.HALT if halt else Command.RESUME, reason=reason, actor=actor,
+                          issued_at=now)
+        self.gate.on_control(control)
+        if self.orders is not None and self.orders.gate is not self.gate:
+            self.orders.gate.on_control(control)
+        if self.orders is not None:
+            self.orders.halted = halt
+        self.bus.publish("control", wrap(control, ts=now))
+        return {"halted": st.halted, "by": actor, "reason": reason, "at": now.isoformat()}
+
+    # -- manual orders --------------------------------------------------------------------
+    def submit(self, order: Order) -> tuple[bool, Execution | None, dict]:
+        """(created, execution, order record). A repeated idempotency key sends nothing."""
+        if self.orders is None:
+            raise RuntimeError("no venue configured for manual orders")
+        with self.store.transaction() as tx:
+            out = executor.on_order(order, tx, self.orders)
+        record = self.store.get("orders", order.client_order_id) or {}
+        ex = next((m for m in out if isinstance(m, Execution)), None)
+        if ex is not None:
+            self.bus.publish("executions", wrap(ex, ts=self.clock.now(), id=ex.execution_id))
+        return bool(out), ex, record
+
+    def order(self, client_order_id: str) -> dict | None:
+        doc = self.store.get("orders", client_order_id)
+        if doc is None:
+            return None
+        rec = lifecycle.load(self.store, client_order_id)
+        return {**doc, "state": rec.state.value if rec else doc.get("state")}
+
+    def pnl(self) -> dict:
+        from shared.ledger.summary import trading_pnl
+
+        st = risk_state.RiskState.from_doc(self.store.get("state", "risk"))
+        days = [d for _, d in self.store.query("pnl_days", order_by="date", descending=True, limit=30)]
+        return {"trading_pnl": str(trading_pnl(self.store)), "realised_today": st.realised_today,
+                "fees_today": st.fees_today, "trading_day": st.trading_day, "halted": st.halted,
+                "days": days}
+
+    def positions(self) -> list[dict]:
+        from shared.ledger.summary import positions
+
+        return [{"venue": p.venue, "symbol": p.symbol, "quantity": str(p.quantity),
+                 "avg_cost": str(p.avg_cost), "mark_price": str(p.mark_price),
+                 "realised_pnl": str(p.realised_pnl), "unrealised_pnl": str(p.unrealised_pnl)}
+                for p in positions(self.store) if p.quantity != Decimal(0) or p.realised_pnl != 0]

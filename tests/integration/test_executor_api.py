@@ -1,0 +1,191 @@
+"""The executor's HTTP API through FastAPI's TestClient: auth on every endpoint, strict
+bodies, JSON errors, halt/resume recorded and published, manual orders idempotent, DLQ."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+
+from runtime.executor.app import create_app
+from runtime.executor.service import ExecutorService
+from shared.adapters.local.secrets import EnvFileSecrets
+from shared.contracts import Command, Control, wrap
+from shared.errors import PermanentError
+from shared.execution.paper import PaperExchange
+from shared.execution.pretrade import PreTradeGate
+from shared.handlers import executor
+from tests.executor_fixtures import Counting, book
+
+pytestmark = pytest.mark.timeout(30)
+ADMIN, READ = "admin-" + "x" * 30, "read-" + "y" * 30
+BOOK = book("binance", "BTC/USDT", [("99", 50)], [("100", 500)])
+ORDER = {"idempotency_key": "manual-0001", "venue": "binance", "symbol": "BTC/USDT", "side": "buy",
+         "quantity": "0.5", "reference_price": "100"}
+HALT = {"reason": "manual check", "operator": "alice"}
+# every endpoint: (method, path, valid body, malformed variants (path, body))
+ENDPOINTS = [
+    ("GET", "/v1/positions", None, []),
+    ("GET", "/v1/pnl", None, []),
+    ("GET", "/v1/orders/tw0000000000", None, [("/v1/orders/bad!id", None)]),
+    ("POST", "/v1/orders", ORDER, [("/v1/orders", {**ORDER, "extra": 1}),
+                                   ("/v1/orders", {**ORDER, "quantity": "-1"}),
+                                   ("/v1/orders", {**ORDER, "quantity": "1e12"}),
+                                   ("/v1/orders", {**ORDER, "side": "hold"}),
+                                   ("/v1/orders", {k: v for k, v in ORDER.items() if k != "venue"}),
+                                   ("/v1/orders", "not json")]),
+    ("POST", "/v1/halt", HALT, [("/v1/halt", {"reason": ""}), ("/v1/halt", {**HALT, "force": True})]),
+    ("POST", "/v1/resume", HALT, [("/v1/resume", {}), ("/v1/resume", {"reason": "x" * 501})]),
+    ("GET", "/v1/dlq", None, [("/v1/dlq?limit=0", None), ("/v1/dlq?limit=99999", None)]),
+    ("POST", "/v1/dlq/requeue", {"keys": None}, [("/v1/dlq/requeue", {"keys": "all"}),
+                                                 ("/v1/dlq/requeue", {"keys": [], "x": 1})]),
+]
+
+
+@pytest.fixture
+def env(store, clock, bus):
+    secrets = EnvFileSecrets(environ={"TW_SECRET_ADMIN_TOKEN": ADMIN, "TW_SECRET_READ_TOKEN": READ},
+                             secrets_dir="/nonexistent")
+    paper = Counting(PaperExchange(books=lambda v, s: BOOK, fees_bps={"binance": Decimal(10)}, clock=clock))
+    gate = PreTradeGate(clock)
+    deps = executor.ExecutorDeps(venue=paper, clock=clock, gate=gate)
+    controls = []
+    bus.subscribe("risk-control", lambda e: controls.append(e.decode()))
+    service = ExecutorService(store=store, bus=bus, clock=clock, secrets=secrets, gate=gate, orders=deps,
+                              dlq=bus, version="9.9.9")
+    client = TestClient(create_app(service), raise_server_exceptions=False)
+    return client, service, paper, controls
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def snapshot(store) -> str:
+    return json.dumps({c: store.query(c) for c in sorted(store.collections())}, sort_keys=True, default=str)
+
+
+def call(client, method, path, body=None, headers=None):
+    if isinstance(body, str):
+        return client.request(method, path, content=body, headers={**(headers or {}),
+                                                                    "content-type": "application/json"})
+    return client.request(method, path, json=body, headers=headers or {})
+
+
+def test_every_endpoint_refuses_unauthenticated_and_malformed_calls_and_changes_nothing(env, store, bus):
+    client, service, paper, controls = env
+    before = snapshot(store)
+    for method, path, body, malformed in ENDPOINTS:
+        for headers in ({}, auth("wrong"), {"Authorization": "Basic abc"}, {"Authorization": f"Bearer {ADMIN}x"}):
+            r = call(client, method, path, body, headers)
+            assert r.status_code == 401, (method, path, headers, r.text)
+            assert r.json() == {"error": "missing or invalid bearer token"}
+            assert r.headers["www-authenticate"] == "Bearer"
+        for bad_path, bad_body in malformed:
+            r = call(client, method, bad_path, bad_body)  # malformed AND unauthenticated: 401 first
+            assert r.status_code == 401, (bad_path, r.text)
+            r = call(client, method, bad_path, bad_body, auth(ADMIN))
+            assert r.status_code == 422, (bad_path, bad_body, r.text)
+            assert r.json()["error"] == "invalid request" and r.json()["details"]
+            assert "Traceback" not in r.text
+    bus.drain()
+    assert snapshot(store) == before and paper.sent == [] and controls == []
+    assert not service.gate.halted
+
+
+def test_read_token_cannot_use_admin_endpoints(env, store):
+    client, service, paper, _ = env
+    before = snapshot(store)
+    for method, path, body in (("POST", "/v1/orders", ORDER), ("POST", "/v1/halt", HALT),
+                               ("POST", "/v1/resume", HALT), ("POST", "/v1/dlq/requeue", {"keys": None})):
+        r = call(client, method, path, body, auth(READ))
+        assert r.status_code == 403 and r.json() == {"error": "this endpoint needs the admin scope"}
+    assert snapshot(store) == before and paper.sent == []
+    for path in ("/v1/positions", "/v1/pnl", "/v1/dlq"):
+        assert client.get(path, headers=auth(READ)).status_code == 200
+
+
+def test_health_is_public_and_ready_waits_for_reconciliation(env):
+    client, service, *_ = env
+    h = client.get("/health")
+    assert h.status_code == 200
+    body = h.json()
+    assert body["status"] == "ok" and body["version"] == "9.9.9" and body["uptime_s"] >= 0
+    assert body["time"].endswith("+00:00") and body["checks"]["store"] == "ok"
+    assert client.get("/ready").status_code == 503
+    service.reconciled = True
+    assert client.get("/ready").json() == {"ready": True, "reconciled": True}
+    spec = client.get("/openapi.json").json()
+    assert {"/health", "/ready", "/v1/orders", "/v1/orders/{order_id}", "/v1/halt", "/v1/resume",
+            "/v1/dlq", "/v1/dlq/requeue", "/v1/positions", "/v1/pnl"} <= set(spec["paths"])
+
+
+def test_halt_and_resume_are_recorded_with_who_and_why_and_published(env, store, bus):
+    client, service, paper, controls = env
+    r = client.post("/v1/halt", json=HALT, headers=auth(ADMIN))
+    assert r.status_code == 200 and r.json()["halted"] is True
+    risk = store.get("state", "risk")
+    assert risk["halted"] and risk["halted_by"] == "api:admin:alice" and risk["halt_reason"] == "manual check"
+    [(_, audit)] = store.query("audit")
+    assert audit["kind"] == "halt" and audit["actor"] == "api:admin:alice"
+    bus.drain()
+    assert [(c.command, c.actor) for c in controls] == [(Command.HALT, "api:admin:alice")]
+    r = client.post("/v1/orders", json=ORDER, headers=auth(ADMIN))  # halted: refused, not sent
+    assert r.json()["execution"]["status"] == "rejected" and paper.sent == []
+    r = client.post("/v1/resume", json={"reason": "all clear"}, headers=auth(ADMIN))
+    assert r.json()["halted"] is False
+    risk = store.get("state", "risk")
+    assert not risk["halted"] and risk["resumed_by"] == "api:admin" and risk["resume_reason"] == "all clear"
+    bus.drain()
+    assert controls[-1].command is Command.RESUME and not service.gate.halted
+
+
+def test_manual_order_is_idempotent_and_readable(env, store):
+    client, service, paper, _ = env
+    r1 = client.post("/v1/orders", json=ORDER, headers=auth(ADMIN))
+    assert r1.status_code == 201, r1.text
+    body = r1.json()
+    assert body["created"] and body["execution"]["status"] == "filled"
+    assert body["execution"]["filled_quantity"] == "0.5"
+    r2 = client.post("/v1/orders", json=ORDER, headers=auth(ADMIN))
+    assert r2.status_code == 200 and r2.json()["created"] is False
+    assert len(paper.sent) == 1
+    cid = body["client_order_id"]
+    got = client.get(f"/v1/orders/{cid}", headers=auth(READ)).json()
+    assert got["state"] == "filled" and got["source"] == "manual"
+    missing = client.get("/v1/orders/tw0000000000", headers=auth(READ))
+    assert missing.status_code == 404 and missing.json() == {"error": "no order tw0000000000"}
+
+
+def test_dead_letters_are_listed_and_requeued(env, bus, clock):
+    client, *_ = env
+    fail = {"on": True}
+
+    def handler(env_):
+        if fail["on"]:
+            raise PermanentError("bad today")
+
+    bus.subscribe("signal-control", handler)
+    bus.publish("control", wrap(Control(command=Command.REBALANCE), ts=clock.now()))
+    bus.drain()
+    listed = client.get("/v1/dlq", headers=auth(READ)).json()
+    assert listed["count"] == 1 and listed["items"][0]["subscription"] == "signal-control"
+    assert "envelope" not in listed["items"][0]
+    fail["on"] = False
+    assert client.post("/v1/dlq/requeue", json={"keys": None}, headers=auth(ADMIN)).json() == {"requeued": 1}
+    bus.drain()
+    assert client.get("/v1/dlq", headers=auth(READ)).json()["count"] == 0
+
+
+def test_an_unexpected_error_is_json_without_a_stack_trace(env, store):
+    client, service, *_ = env
+
+    def boom():
+        raise RuntimeError("secret internals")
+
+    service.positions = boom
+    r = client.get("/v1/positions", headers=auth(READ))
+    assert r.status_code == 500 and r.json()["error"] == "internal error"
+    assert "secret internals" not in r.text and "Traceback" not in r.text
