@@ -116,6 +116,6 @@ def test_a_poison_push_is_dead_lettered_with_its_reason(plane):
     bus, store = plane["bus"], plane["store"]
     bus.publisher.publish(bus.topic_path("market-bars"), b'{"type": "bar", "body": {"venue": "x"}}',
                           type="bar").result(timeout=10)
-    (data, attrs, _), = pull_until(bus, "market-bars-dlq-sub", 1, timeout=30)
+    (_data, attrs, _), = pull_until(bus, "market-bars-dlq-sub", 1, timeout=30)
     assert attrs["reason"].startswith("permanent: invalid envelope") and attrs["source_step"] == "signal"
     assert processed(store, "signal", "bar") == []
