@@ -1,0 +1,97 @@
+"""Live mode: venues through the ccxt adapter with keys from the Secrets port.
+
+Live trading needs BOTH `TW_MODE=live` in the environment AND the explicit flag
+`--i-understand-live`; anything less raises LiveModeRefused with a clear message.
+ccxt is imported lazily (inside `build_live_venues`), so importing this module pulls in
+no SDK. `CcxtVenue` adapts the Exchange port to the executor's `execute(order)`:
+IOC limit orders are sent with timeInForce=IOC, market orders as market; the venue's
+answer (a ccxt unified order) becomes an Execution with the measured latency.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from shared.config.venues import MarketConfig
+from shared.contracts import Execution, ExecutionStatus, Order, OrderType
+from shared.contracts.envelope import derive_id
+from shared.errors import ConfigError
+from shared.ports import Clock, Secrets
+
+LIVE_FLAG = "--i-understand-live"
+
+
+class LiveModeRefused(ConfigError):
+    pass
+
+
+def require_live(environ: Mapping[str, str], argv: list[str] | tuple[str, ...]) -> None:
+    mode = environ.get("TW_MODE", "paper")
+    if mode != "live" or LIVE_FLAG not in argv:
+        raise LiveModeRefused(
+            "live trading refused: it needs TW_MODE=live in the environment AND the flag "
+            f"{LIVE_FLAG} on the command line (got TW_MODE={mode!r}, flag "
+            f"{'present' if LIVE_FLAG in argv else 'absent'}). Paper mode is the default.")
+
+
+_STATUS = {"closed": ExecutionStatus.FILLED, "canceled": ExecutionStatus.CANCELLED,
+           "cancelled": ExecutionStatus.CANCELLED, "expired": ExecutionStatus.CANCELLED,
+           "rejected": ExecutionStatus.REJECTED}
+
+
+def to_execution(order: Order, remote: Mapping[str, Any], now, latency_ms: float) -> Execution:
+    filled = Decimal(str(remote.get("filled") or 0))
+    avg = remote.get("average") or (remote.get("cost") and filled and Decimal(str(remote["cost"])) / filled) or 0
+    fee = remote.get("fee") or {}
+    status = _STATUS.get(remote.get("status"), ExecutionStatus.PARTIALLY_FILLED if filled else ExecutionStatus.CANCELLED)
+    if status is ExecutionStatus.CANCELLED and filled > 0:
+        status = ExecutionStatus.PARTIALLY_FILLED
+    if status is ExecutionStatus.FILLED and filled < order.quantity:
+        status = ExecutionStatus.PARTIALLY_FILLED
+    return Execution(
+        execution_id=derive_id(order.client_order_id, "fill"), client_order_id=order.client_order_id,
+        venue=order.venue, symbol=order.symbol, side=order.side, status=status,
+        requested_quantity=order.quantity, filled_quantity=filled, price=Decimal(str(avg)),
+        expected_price=order.reference_price, fee=Decimal(str(fee.get("cost") or 0)),
+        fee_currency=fee.get("currency") or order.symbol.partition("/")[2], latency_ms=latency_ms,
+        source=order.source, strategy=order.strategy, executed_at=now)
+
+
+class CcxtVenue:
+    def __init__(self, exchange, clock: Clock, timer: Callable[[], float] = time.perf_counter):
+        self.exchange, self.clock, self.timer = exchange, clock, timer
+
+    def execute(self, order: Order) -> Execution:
+        started = self.timer()
+        if order.order_type is OrderType.LIMIT_IOC:
+            remote = self.exchange.create_order(
+                order.symbol, "limit", order.side.value, order.quantity, order.limit_price,
+                {"timeInForce": "IOC"}, client_order_id=order.client_order_id,
+                reference_price=order.reference_price)
+        else:
+            remote = self.exchange.create_order(
+                order.symbol, "market", order.side.value, order.quantity, None, None,
+                client_order_id=order.client_order_id, reference_price=order.reference_price)
+        return to_execution(order, remote, self.clock.now(), (self.timer() - started) * 1000)
+
+
+def build_live_venues(market: MarketConfig, secrets: Secrets, clock: Clock, environ: Mapping[str, str],
+                      argv: list[str] | tuple[str, ...], urls_override: str | None = None) -> dict:
+    """{venue: (CcxtExchange, CcxtVenue)} for every enabled ccxt venue; refuses unless live is
+    explicitly asked for. Keys: secrets `<venue>-api-key` and `<venue>-api-secret`."""
+    require_live(environ, argv)
+    from shared.adapters.ccxt import CcxtExchange  # lazy: ccxt only in live mode
+
+    out = {}
+    for v in market.enabled_venues:
+        if v.kind != "ccxt":
+            continue
+        ex = CcxtExchange(v.ccxt_id, api_key=secrets.get(f"{v.name}-api-key"),
+                          secret=secrets.get(f"{v.name}-api-secret"), venue=v.name,
+                          urls_override=urls_override)
+        out[v.name] = (ex, CcxtVenue(ex, clock))
+    if not out:
+        raise LiveModeRefused("live mode asked for, but no enabled venue has kind: ccxt in venues.yaml")
+    return out
