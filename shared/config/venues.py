@@ -42,6 +42,14 @@ class VenueSimConfig(_Frozen):
     dislocation_half_life_s: float = Field(default=20.0, gt=0)
     base_latency_ms: float = Field(default=40.0, ge=0)
     latency_jitter_ms: float = Field(default=15.0, ge=0)
+    # seeded random incidents (0 = none; tests and replays can also schedule them)
+    outages_per_day: float = Field(default=0.0, ge=0)
+    outage_minutes: float = Field(default=5.0, gt=0)
+    stale_books_per_day: float = Field(default=0.0, ge=0)
+    stale_seconds: float = Field(default=45.0, gt=0)
+    latency_spikes_per_day: float = Field(default=0.0, ge=0)
+    latency_spike_ms: float = Field(default=400.0, ge=0)
+    latency_spike_seconds: float = Field(default=60.0, gt=0)
 
 
 class VenueConfig(_Frozen):

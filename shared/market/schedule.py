@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
+
+from shared.config.venues import VenueSimConfig
 
 
 def seconds(when: datetime) -> float:
@@ -103,12 +105,15 @@ class Schedule:
     def extra_latency_ms(self, venue: str, t: float) -> float:
         return sum(w.extra_ms for w in self.spikes.get(venue, ()) if w.covers(t))
 
-    def silent_mask(self, venue: str, times: np.ndarray) -> np.ndarray:
-        """Steps at which the venue publishes no book update (out or stale)."""
-        mask = np.zeros(times.shape, dtype=bool)
-        for window in [*self.outages.get(venue, ()), *self.stales.get(venue, ())]:
-            mask |= (times >= window.start) & (times < window.end)
-        return mask
+    def live_steps(self, venue: str, times: np.ndarray) -> int:
+        """How many of the grid `times` the venue publishes a book update at (not out, not stale)."""
+        windows = [*self.outages.get(venue, ()), *self.stales.get(venue, ())]
+        if not windows:
+            return len(times)
+        silent = np.zeros(times.shape, dtype=bool)
+        for window in windows:
+            silent |= (times >= window.start) & (times < window.end)
+        return int(len(times) - silent.sum())
 
     def overlay(self, asset: str, times: np.ndarray) -> np.ndarray | None:
         """Log-price offset of planted crashes at `times`, or None when there is none."""
@@ -121,3 +126,29 @@ class Schedule:
             right = ys[-1]
             out += np.interp(times, xs, ys, left=0.0, right=right)
         return out
+
+
+@dataclass(frozen=True)
+class Incident:
+    kind: str                # "outage" | "stale" | "spike"
+    start: datetime
+    end: datetime
+    extra_ms: float = 0.0
+
+
+def random_incidents(
+    sim: VenueSimConfig, rng: np.random.Generator, start: datetime, hours: float,
+) -> list[Incident]:
+    """Poisson-timed incidents of one venue over [start, start + hours)."""
+    out = []
+    for kind, rate, length_s, extra in (
+        ("outage", sim.outages_per_day, sim.outage_minutes * 60.0, 0.0),
+        ("stale", sim.stale_books_per_day, sim.stale_seconds, 0.0),
+        ("spike", sim.latency_spikes_per_day, sim.latency_spike_seconds, sim.latency_spike_ms),
+    ):
+        count = int(rng.poisson(rate * hours / 24.0)) if rate > 0 else 0
+        for offset in np.sort(rng.uniform(0.0, hours * 3600.0, count)).tolist():
+            length = length_s * float(rng.exponential())
+            begin = start + timedelta(seconds=round(offset, 3))
+            out.append(Incident(kind, begin, begin + timedelta(seconds=max(1.0, length)), extra))
+    return out

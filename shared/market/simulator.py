@@ -17,12 +17,12 @@ import numpy as np
 from shared.config.venues import MarketConfig
 from shared.contracts import Bar, BookSnapshot, BookTop
 from shared.errors import ExchangeUnavailable
-from shared.market.bars import pair_bars
+from shared.market.bars import block_bars
 from shared.market.depth import QuotePoint, book_snapshot, book_top
 from shared.market.latent import LatentBlock, LatentProcess, stream
 from shared.market.microstructure import PairProcess, PairRaw
 from shared.market.quotes import PairQuotes, derive
-from shared.market.schedule import Schedule, Window, seconds
+from shared.market.schedule import Schedule, Window, random_incidents, seconds
 from shared.market.ticks import Grid
 
 BLOCK_MINUTES = 60
@@ -99,9 +99,22 @@ class MarketSimulator:
         block = _Block(latent, raws, tail)
         self._derive(b, block)
         self._blocks[b] = block
+        self._draw_incidents(b)
         for old in [k for k in self._blocks if k < b - 1]:
             del self._blocks[old]
         return block
+
+    def _draw_incidents(self, b: int) -> None:
+        start = self.origin + timedelta(minutes=b * BLOCK_MINUTES)
+        for venue in self.venues:
+            rng = stream(self.seed, b, "incidents", venue)
+            for inc in random_incidents(self._venue_cfg[venue].sim, rng, start, BLOCK_MINUTES / 60):
+                if inc.kind == "outage":
+                    self.schedule_outage(venue, inc.start, inc.end)
+                elif inc.kind == "stale":
+                    self.schedule_stale(venue, inc.start, inc.end)
+                else:
+                    self.schedule_latency_spike(venue, inc.start, inc.end, inc.extra_ms)
 
     def _derive(self, b: int, block: _Block) -> None:
         lat, n, tail = block.latent, self.block_steps, self._tail
@@ -172,32 +185,14 @@ class MarketSimulator:
         return bars
 
     def _bars(self, b: int, block: _Block, lo: int, hi: int) -> list[Bar]:
-        if hi <= lo:
-            return []
         first_open = self.origin + timedelta(minutes=b * BLOCK_MINUTES + lo)
-        out: list[Bar] = []
-        for venue, symbol in self.pairs:
-            price, lot = self._grids[symbol]
-            bars = pair_bars(venue, symbol, block.quotes[(venue, symbol)], lo, hi, first_open,
-                             price, lot)
-            if venue in self.schedule.outages:
-                bars = [x for x in bars if not self.schedule.out_during(
-                    venue, x.open_time.timestamp(), x.open_time.timestamp() + 60.0)]
-            out.extend(bars)
-        out.sort(key=lambda bar: bar.open_time)   # stable: pairs stay in (venue, symbol) order
-        return out
+        return block_bars(self.pairs, block.quotes, self._grids, self.schedule, lo, hi, first_open)
 
     def _count_updates(self, first: int, last: int) -> None:
-        steps = last - first + 1
-        times = None
+        times = self._origin_s + np.arange(first, last + 1) * self.step_s
         for venue in self.venues:
-            n_sym = len(self.config.symbols_of(venue))
-            silent = 0
-            if venue in self.schedule.outages or venue in self.schedule.stales:
-                if times is None:
-                    times = self._origin_s + np.arange(first, last + 1) * self.step_s
-                silent = int(self.schedule.silent_mask(venue, times).sum())
-            self._updates += (steps - silent) * n_sym
+            live = self.schedule.live_steps(venue, times)
+            self._updates += live * len(self.config.symbols_of(venue))
 
     def _capture_holds(self, first: int, last: int) -> None:
         keep = []
@@ -218,8 +213,7 @@ class MarketSimulator:
 
     # -- reading the market -----------------------------------------------------------------
     def _current(self, venue: str, symbol: str) -> QuotePoint:
-        if venue not in self._venue_cfg:
-            raise KeyError(f"unknown or disabled venue {venue!r}")
+        self._known(venue)
         if (venue, symbol) not in self._pair_proc:
             raise KeyError(f"{venue} does not list {symbol}")
         if self.schedule.is_out(venue, self.now.timestamp()):
@@ -266,12 +260,16 @@ class MarketSimulator:
         return sim.base_latency_ms + sim.latency_jitter_ms * jitter + extra
 
     # -- schedules ---------------------------------------------------------------------------
+    def _known(self, venue: str) -> None:
+        if venue not in self._venue_cfg:
+            raise KeyError(f"unknown or disabled venue {venue!r}")
+
     def schedule_outage(self, venue: str, start: datetime, end: datetime) -> None:
-        self._venue_cfg[venue]
+        self._known(venue)
         self.schedule.add_outage(venue, start, end)
 
     def schedule_stale(self, venue: str, start: datetime, end: datetime) -> None:
-        self._venue_cfg[venue]
+        self._known(venue)
         window = self.schedule.add_stale(venue, start, end)
         hold = math.ceil((window.start - self._origin_s) / self.step_s - _EPS) - 1
         if hold <= self._step:
@@ -282,7 +280,7 @@ class MarketSimulator:
             self._pending_holds.append((venue, window, hold))
 
     def schedule_latency_spike(self, venue: str, start: datetime, end: datetime, extra_ms: float) -> None:
-        self._venue_cfg[venue]
+        self._known(venue)
         self.schedule.add_spike(venue, start, end, extra_ms)
 
     def plant_crash(self, asset: str, at: datetime, drop_pct: float, recover_minutes: int = 0) -> None:

@@ -214,3 +214,26 @@ def test_crash_cannot_be_planted_in_the_past():
         s.plant_crash("BTC", at(5), 0.1)
     with pytest.raises(KeyError):
         s.plant_crash("DOGE", at(20), 0.1)
+
+
+def test_seeded_random_incidents_come_from_the_venue_config():
+    data = CONFIG.model_dump()
+    data["venues"][4]["sim"].update(outages_per_day=24, outage_minutes=5, stale_books_per_day=48,
+                                    latency_spikes_per_day=48, latency_spike_ms=900)
+    config = type(CONFIG).model_validate(data)
+    s, down, spiked, frozen = MarketSimulator(config, 8, T0), 0, 0, 0
+    stepped, last_ts = [], None
+    for minute in range(1, 6 * 60 + 1):
+        stepped += s.advance(at(minute))
+        if not s.is_up("kraken"):
+            down += 1
+            continue
+        spiked += s.latency_ms("kraken") >= 900
+        ts = s.top("kraken", "BTC/USDT").ts
+        frozen += ts < at(minute)
+        last_ts = ts
+    assert down > 0 and spiked > 0 and frozen > 0 and last_ts is not None
+    kraken = [b for b in stepped if b.venue == "kraken"]
+    assert 0 < len(kraken) < 360 * 3
+    assert len([b for b in stepped if b.venue == "binance"]) == 360 * 3
+    assert MarketSimulator(config, 8, T0).advance(at(360)) == stepped       # same seed, same incidents
