@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from shared.config.venues import MarketConfig
@@ -10,12 +10,12 @@ from shared.contracts import BookLevel, BookSnapshot, Execution, Order
 from shared.errors import ExchangeUnavailable
 from shared.execution.config import ArbitrageConfig, ExecutorConfig
 
-T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
 D = Decimal
 
 
 def book(venue: str, symbol: str, bids, asks, ts: datetime = T0) -> BookSnapshot:
-    lv = lambda rows: tuple(BookLevel(price=D(p), size=D(s)) for p, s in rows)  # noqa: E731
+    lv = lambda rows: tuple(BookLevel(price=D(p), size=D(s)) for p, s in rows)
     return BookSnapshot(venue=venue, symbol=symbol, ts=ts, bids=lv(bids), asks=lv(asks))
 
 

@@ -38,7 +38,7 @@ class ManualOrder(_Strict):
     reason: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")
-    def _limit(self) -> "ManualOrder":
+    def _limit(self) -> ManualOrder:
         if self.order_type == "limit_ioc" and self.limit_price is None:
             raise ValueError("limit_ioc needs limit_price")
         return self

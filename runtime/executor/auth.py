@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from fastapi import HTTPException, Request
 

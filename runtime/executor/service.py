@@ -9,9 +9,10 @@ whole fleet (risk, notification, the executors' in-process gates) hears them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from shared.contracts import Command, Control, Execution, Order, wrap
 from shared.execution import lifecycle

@@ -32,8 +32,8 @@ class _Counters:
 
 
 class CircuitBreaker:
-    def __init__(self, venue: str, clock: Clock, cfg: BreakerConfig = BreakerConfig()):
-        self.venue, self.clock, self.cfg = venue, clock, cfg
+    def __init__(self, venue: str, clock: Clock, cfg: BreakerConfig | None = None):
+        self.venue, self.clock, self.cfg = venue, clock, cfg or BreakerConfig()
         self._state = BreakerState.CLOSED
         self._c = _Counters()
         self._lock = threading.Lock()
@@ -45,10 +45,11 @@ class CircuitBreaker:
             return self._state
 
     def _tick(self) -> None:
-        if self._state is BreakerState.OPEN and self._c.opened_at is not None:
-            if self.clock.now() - self._c.opened_at >= timedelta(seconds=self.cfg.open_seconds):
-                self._state = BreakerState.HALF_OPEN
-                self._c.successes, self._c.trial_in_flight = 0, False
+        opened = self._c.opened_at
+        if (self._state is BreakerState.OPEN and opened is not None
+                and self.clock.now() - opened >= timedelta(seconds=self.cfg.open_seconds)):
+            self._state = BreakerState.HALF_OPEN
+            self._c.successes, self._c.trial_in_flight = 0, False
 
     def allow(self) -> bool:
         """May a request go to the venue now? In HALF_OPEN this takes the single trial slot."""
@@ -101,8 +102,8 @@ class CircuitBreaker:
 class Breakers:
     """One breaker per venue, created on first use."""
 
-    def __init__(self, clock: Clock, cfg: BreakerConfig = BreakerConfig()):
-        self.clock, self.cfg = clock, cfg
+    def __init__(self, clock: Clock, cfg: BreakerConfig | None = None):
+        self.clock, self.cfg = clock, cfg or BreakerConfig()
         self._by_venue: dict[str, CircuitBreaker] = {}
         self._lock = threading.Lock()
 

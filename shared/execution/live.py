@@ -11,8 +11,9 @@ answer (a ccxt unified order) becomes an Execution with the measured latency.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from shared.config.venues import MarketConfig
 from shared.contracts import Execution, ExecutionStatus, Order, OrderType

@@ -30,7 +30,8 @@ class RiskView:
 
 
 class PreTradeGate:
-    def __init__(self, clock: Clock, cfg: PretradeConfig = PretradeConfig(), limits: Limits | None = None):
+    def __init__(self, clock: Clock, cfg: PretradeConfig | None = None, limits: Limits | None = None):
+        cfg = cfg or PretradeConfig()
         self.clock, self.cfg, self.limits = clock, cfg, limits
         self.view = RiskView()
         self._latencies: deque[float] = deque(maxlen=cfg.latency_window)

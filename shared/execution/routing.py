@@ -45,8 +45,8 @@ def no_fill(order: Order, now, status: ExecutionStatus, reason: str, latency_ms:
 
 
 class RejectTracker:
-    def __init__(self, cfg: RoutingConfig = RoutingConfig()):
-        self.cfg = cfg
+    def __init__(self, cfg: RoutingConfig | None = None):
+        self.cfg = cfg or RoutingConfig()
         self._seen: dict[str, deque[bool]] = {}
         self._lock = threading.Lock()
 

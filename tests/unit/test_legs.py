@@ -9,9 +9,15 @@ from shared.contracts import ExecutionStatus, OrderSource, OrderType, Side
 from shared.execution.arbitrage import build_engine
 from shared.execution.opportunity import MissReason
 from shared.execution.paper import PaperExchange
-from shared.execution.writebehind import WriteBehind
 from tests.executor_fixtures import (
-    INVENTORY, T0, Broken, Counting, cross_books, exec_config, market, triangle_books,
+    INVENTORY,
+    T0,
+    Broken,
+    Counting,
+    cross_books,
+    exec_config,
+    market,
+    triangle_books,
 )
 
 D = Decimal

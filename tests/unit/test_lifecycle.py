@@ -66,10 +66,9 @@ def test_a_send_whose_transaction_never_committed_is_not_resent(store, clock):
     class Crash(Exception):
         pass
 
-    with pytest.raises(Crash):
-        with store.transaction() as tx:
-            executor.on_order(order(), tx, deps)
-            raise Crash  # the process died before the commit
+    with pytest.raises(Crash), store.transaction() as tx:
+        executor.on_order(order(), tx, deps)
+        raise Crash  # the process died before the commit
     with store.transaction() as tx:
         assert executor.on_order(order(), tx, deps) == []
     assert len(paper.sent) == 1
@@ -145,7 +144,7 @@ def test_restart_in_the_middle_of_an_open_order_reconciles_to_the_venue(store, c
     }, {"USDT": 9000.5, "BTC": 1.25})
     report = reconcile(store, {"binance": venue}, clock)
     assert report.ok
-    get = lambda o: lifecycle.load(store, o.client_order_id)  # noqa: E731
+    get = lambda o: lifecycle.load(store, o.client_order_id)
     assert get(filled).state is OrderState.FILLED and get(filled).avg_price == D("100.5")
     assert get(lost).state is OrderState.FAILED
     assert get(partial).state is OrderState.PARTIALLY_FILLED and get(partial).filled_quantity == D("0.25")

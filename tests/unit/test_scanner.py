@@ -6,7 +6,15 @@ from decimal import Decimal
 from shared.contracts import Side
 from shared.execution.opportunity import MissReason
 from shared.execution.scanner import Scanner
-from tests.executor_fixtures import INVENTORY, T0, arb_config, book, cross_books, market, triangle_books
+from tests.executor_fixtures import (
+    INVENTORY,
+    T0,
+    arb_config,
+    book,
+    cross_books,
+    market,
+    triangle_books,
+)
 
 D = Decimal
 
