@@ -24,7 +24,7 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runtime.predictor.batcher import MicroBatcher
 from shared.ml.config import ServerConfig, load_ml_config
@@ -100,9 +100,17 @@ def create_app(model_dir: str | Path | None = None, server: ServerConfig | None 
         return JSONResponse(status_code=422, content={"error": "invalid_instances",
                                                       "detail": str(exc)})
 
-    async def predict(body: PredictRequest) -> PredictResponse:
+    async def predict(request: Request) -> PredictResponse:
+        # One Rust pass from bytes to validated lists (FastAPI's json.loads + validate is
+        # about twice as slow on a 256-window body).
         loaded = state["model"]
-        x = _as_windows(body.instances, loaded.window, loaded.n_features, loaded.max_instances)
+        with loaded.batcher.arriving():
+            try:
+                body = PredictRequest.model_validate_json(await request.body())
+            except ValidationError as e:
+                raise RequestValidationError(e.errors()) from e
+            x = _as_windows(body.instances, loaded.window, loaded.n_features,
+                            loaded.max_instances)
         probs = await loaded.batcher.submit(x)
         return PredictResponse(predictions=[float(p) for p in probs],
                                model_version=loaded.version)
@@ -119,7 +127,10 @@ def create_app(model_dir: str | Path | None = None, server: ServerConfig | None 
     predict_routes = {"/v1/predict", os.environ.get("AIP_PREDICT_ROUTE") or "/v1/predict"}
     health_routes = {"/health", os.environ.get("AIP_HEALTH_ROUTE") or "/health"}
     for route in sorted(predict_routes):
-        app.add_api_route(route, predict, methods=["POST"], response_model=PredictResponse)
+        app.add_api_route(route, predict, methods=["POST"], response_model=PredictResponse,
+                          openapi_extra={"requestBody": {"required": True, "content": {
+                              "application/json": {"schema": PredictRequest.model_json_schema()}
+                          }}})
     for route in sorted(health_routes):
         app.add_api_route(route, health, methods=["GET"], response_model=Health)
     return app

@@ -1,7 +1,9 @@
 """Micro-batching: requests that arrive within a few milliseconds share one model call.
 
-Requests go on an asyncio queue; one worker takes the first, waits up to `max_wait_s` for
-more (taking whatever is already queued at once), concatenates up to `max_batch` instances,
+Requests go on an asyncio queue; one worker takes the first and whatever is already queued,
+and, while other requests are still arriving (being read and validated, see `arriving()`),
+waits up to `max_wait_s` for them; a lone request is never delayed. It concatenates up to
+`max_batch` instances,
 runs the model in a worker thread (the event loop keeps accepting requests meanwhile) and
 hands each request its slice of the result. While the model runs, new requests queue up
 and form the next batch, so under load batches grow by themselves.
@@ -10,7 +12,8 @@ and form the next batch, so under load batches grow by themselves.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +39,18 @@ class MicroBatcher:
         self._queue: asyncio.Queue[tuple[np.ndarray, asyncio.Future]] = asyncio.Queue()
         self._carry: tuple[np.ndarray, asyncio.Future] | None = None
         self._task: asyncio.Task | None = None
+        self._arriving = 0
         self.stats = BatchStats()
+
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Wrap the reading/validation of a request that will be submitted: the worker
+        waits for such requests (up to max_wait_s) instead of running without them."""
+        self._arriving += 1
+        try:
+            yield
+        finally:
+            self._arriving -= 1
 
     def start(self) -> None:
         if self._task is None:
@@ -72,8 +86,10 @@ class MicroBatcher:
             batch = [first]
             size = len(first[0])
             size = self._drain(batch, size)
-            if size < self._max_batch and self._max_wait_s > 0 and self._carry is None:
-                await asyncio.sleep(self._max_wait_s)
+            deadline = asyncio.get_running_loop().time() + self._max_wait_s
+            while (self._arriving and size < self._max_batch and self._carry is None
+                   and asyncio.get_running_loop().time() < deadline):
+                await asyncio.sleep(0.0005)
                 size = self._drain(batch, size)
             await self._execute(batch, size)
 
