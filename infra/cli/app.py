@@ -22,7 +22,6 @@ console = Console()
 # Sub-apps contributed by other modules: (module, name, help)
 _SUBAPPS = (
     ("infra.cli.data", "data", "Bar history: generate from the simulator, download via ccxt."),
-    ("infra.cli.download", "data", "(merged into `data`)"),
     ("infra.cli.ml", "ml", "Train and evaluate the LSTM."),
     ("infra.cli.deploy", "deploy", "Deployment: dry-run plan of what Terraform creates."),
     ("infra.cli.params", "params", "Strategy parameters: approve, reject, rollback."),
@@ -31,7 +30,6 @@ _SUBAPPS = (
 
 
 def _mount() -> None:
-    loaded = {}
     for module, name, help_text in _SUBAPPS:
         try:
             mod = importlib.import_module(module)
@@ -39,11 +37,7 @@ def _mount() -> None:
             if exc.name and exc.name.startswith("infra.cli"):
                 continue
             raise
-        loaded[module] = mod
-        if module == "infra.cli.download":
-            if "infra.cli.data" in loaded:  # `tradewinds data download`
-                loaded["infra.cli.data"].app.registered_commands.extend(mod.app.registered_commands)
-        elif name is None:
+        if name is None:
             for command in mod.app.registered_commands:
                 app.registered_commands.append(command)
         else:
