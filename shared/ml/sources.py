@@ -15,6 +15,7 @@ from shared.ml.synthetic import generate
 
 SIM_START = datetime(2025, 1, 1, tzinfo=UTC)
 _SECONDS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600}
+STRUCTURES = ("lead_lag", "random_walk")
 PARQUET_COLUMNS = ("venue", "symbol", "timeframe", "open_time", "close", "volume")
 
 
@@ -33,6 +34,8 @@ def load_series(data: str, days: float, seed: int, spec: FeatureSpec) -> dict[st
         return _from_simulator(days, seed, spec)
     if data.startswith("synthetic"):
         structure = data.partition(":")[2] or "lead_lag"
+        if structure not in STRUCTURES:
+            raise ConfigError(f"--data {data}: structure must be one of {STRUCTURES}")
         n = int(days * bars_per_day(spec.timeframe))
         return generate(n, spec.venues, seed, structure=structure,  # type: ignore[arg-type]
                         bar_seconds=_SECONDS[spec.timeframe])
