@@ -31,3 +31,49 @@ def sma_cross_votes(bars: BarArrays, fast: int, slow: int) -> VoteSeries:
     side[1:][up] = 1
     side[1:][down] = -1
     return VoteSeries(side, np.abs(side).astype(float))
+
+
+def wave_bars(n: int, period: int = 240, amplitude: float = 0.05, start: float = 100.0) -> BarArrays:
+    """A deterministic slow sine: trend followers win, the same way in and out of sample."""
+    t = np.arange(n)
+    close = start * (1 + amplitude * np.sin(2 * np.pi * t / period))
+    open_ = np.r_[close[0], close[:-1]]
+    return BarArrays(open_, np.maximum(open_, close), np.minimum(open_, close), close, np.full(n, 1e6))
+
+
+class LookAhead:
+    """A cheating plugin: votes today with tomorrow's close (must be caught)."""
+
+    name = "lookahead"
+    defaults = {"lookback": 1.0, "threshold": 0.0}
+
+    def warmup(self, params):
+        return 1
+
+    def check(self, params):
+        return []
+
+    def votes(self, bars: BarArrays, params) -> VoteSeries:
+        nxt = np.r_[bars.close[1:], bars.close[-1]]
+        side = np.sign(nxt - bars.close).astype(np.int8)
+        return VoteSeries(side, np.abs(side).astype(float))
+
+
+class Spy:
+    """Wraps a plugin and records the length of every bar slice it is shown."""
+
+    def __init__(self, plugin):
+        self.plugin = plugin
+        self.name = plugin.name
+        self.defaults = plugin.defaults
+        self.seen: list[tuple[float, int]] = []  # (last close, length)
+
+    def warmup(self, params):
+        return self.plugin.warmup(params)
+
+    def check(self, params):
+        return self.plugin.check(params)
+
+    def votes(self, bars, params):
+        self.seen.append((float(bars.open[0]), len(bars)))
+        return self.plugin.votes(bars, params)
