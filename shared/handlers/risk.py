@@ -1,9 +1,19 @@
-"""The risk step: signals → orders or denials; executions → ledger and panic brake;
-scheduled control commands → daily reset, panic check and the hourly summary."""
+"""The risk step: signals → orders or denials; executions → ledger, panic brake and optimizer
+loss triggers; scheduled control commands → daily reset, panic check, rebalance and cold sweep.
+
+- Signal → RiskDecision (topic risk-decisions) always, plus an Order when approved; every
+  denial carries its reasons and is written to `audit`.
+- Execution → booked once (a duplicate changes nothing), rolling windows updated, the panic
+  brake evaluated; a closing trade feeds the strategy's optimizer triggers (OptimizerRequest).
+- Control: daily_reset (day roll, summary), panic_check (due transfers + brake), rebalance
+  (due transfers, drift plans, cold sweep), halt/resume (alerts), set_mode (paper/live).
+A brake trip halts in the same transaction and returns Control(halt) + a critical alert.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,8 +22,8 @@ from shared.contracts import (
     Control,
     Envelope,
     Execution,
+    ExecutionStatus,
     Message,
-    Notification,
     Order,
     RiskDecision,
     Side,
@@ -24,12 +34,17 @@ from shared.ledger import book
 from shared.ledger.money import split_symbol
 from shared.notify.format import risk_halt, risk_resume
 from shared.ports import Clock, Transaction
-from shared.risk import panic, rules
+from shared.rebalance import transfers
+from shared.risk import daily, exposure, panic, rules, triggers
 from shared.risk import state as risk_state
 from shared.risk.config import RiskConfig, load_risk_config
 from shared.risk.sizing import order_size_usd
+from shared.sweep import sweeper
+from shared.sweep.port import Withdrawer
 
 QTY_STEP = Decimal("0.00001")
+VENUE_REACHED = (ExecutionStatus.FILLED, ExecutionStatus.PARTIALLY_FILLED)
+MODES = ("paper", "live")
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,7 @@ class RiskDeps:
     clock: Clock
     venues: tuple[str, ...]
     symbols: tuple[str, ...]
+    withdrawers: Mapping[str, Withdrawer] = field(default_factory=dict)  # live sweeps only
 
     @property
     def assets(self) -> tuple[str, ...]:
@@ -47,12 +63,13 @@ class RiskDeps:
         return tuple(sorted(names))
 
 
-def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config") -> RiskDeps:
+def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config", withdrawers=None) -> RiskDeps:
     from shared.config.venues import load_market_config
 
     market = load_market_config(Path(config_dir) / "venues.yaml")
     return RiskDeps(load_risk_config(Path(config_dir) / "risk.yaml"), clock,
-                    tuple(v.name for v in market.enabled_venues), tuple(market.symbols))
+                    tuple(v.name for v in market.enabled_venues), tuple(market.symbols),
+                    dict(withdrawers or {}))
 
 
 def handle(body: Message, envelope: Envelope, tx: Transaction, deps: RiskDeps) -> list[Message]:
@@ -66,19 +83,23 @@ def handle(body: Message, envelope: Envelope, tx: Transaction, deps: RiskDeps) -
 
 
 # -- state helpers -------------------------------------------------------------------------
+def _equity(tx, deps: RiskDeps, marks) -> Decimal:
+    return book.equity_usd(tx, deps.venues, deps.assets, marks, deps.config.portfolio.quote)
+
+
 def _ensure_day(tx: Transaction, deps: RiskDeps, marks: dict) -> risk_state.RiskState:
-    """Open the trading day on first use (start equity fixed); balances seeded once."""
+    """The state for today: first day opened (balances seeded once), a new UTC day rolled,
+    the brake's loss reference re-based after a resume."""
     st = risk_state.load(tx)
+    now = deps.clock.now()
     if not st.trading_day:
         book.seed_balances(tx, deps.venues, deps.config.portfolio.start_balances)
-        eq = book.equity_usd(tx, deps.venues, deps.assets, marks, deps.config.portfolio.quote)
-        st = replace(st, trading_day=deps.clock.now().date().isoformat(),
-                     start_equity=str(eq), peak_equity=str(eq))
+        return daily.open_day(st, _equity(tx, deps, marks), now)
+    if daily.needs_roll(st, now):
+        st = daily.roll(tx, st, _equity(tx, deps, marks), now)
+    if st.rebase_pending:
+        st = replace(st, brake_equity=str(_equity(tx, deps, marks)), rebase_pending=False)
     return st
-
-
-def _equity(tx, deps, marks) -> Decimal:
-    return book.equity_usd(tx, deps.venues, deps.assets, marks, deps.config.portfolio.quote)
 
 
 # -- signals -----------------------------------------------------------------------------
@@ -95,12 +116,10 @@ def on_signal(sig: Signal, env: Envelope, tx: Transaction, deps: RiskDeps) -> li
     drawdown = float((peak - equity) / peak * 100) if peak > 0 else 0.0
     reasons: list[str] = []
     if sig.side is Side.SELL:
-        qty = pos.quantity
+        qty, reduces, why = pos.quantity, True, "close the position"
         notional = qty * price_usd
-        reduces = True
         if qty <= 0:
             reasons.append("nothing_to_sell: no long position on this venue (spot, long-only)")
-        why = "close the position"
     else:
         results = [Decimal(r) for r in st.recent_results]
         notional, why = order_size_usd(results, equity, drawdown, deps.config.sizing)
@@ -109,10 +128,10 @@ def on_signal(sig: Signal, env: Envelope, tx: Transaction, deps: RiskDeps) -> li
         reduces = False
         if qty <= 0:
             reasons.append(f"sizing: {why}")
-    exposure = _exposure(tx, deps, sig, marks, st)
-    reasons += rules.check(
-        rules.Proposal(sig.side, notional, sig.confidence, reduces, now), exposure,
-        deps.config.limits, st.halted)
+    held = exposure.measure(tx, deps.venues, deps.symbols, marks, deps.config.portfolio.quote,
+                            sig.venue, sig.symbol, st)
+    reasons += rules.check(rules.Proposal(sig.side, notional, sig.confidence, reduces, now), held,
+                           deps.config.limits, st.halted)
     risk_state.save(tx, replace(st, peak_equity=str(peak)))
     approved = not reasons
     decision = RiskDecision(
@@ -122,68 +141,59 @@ def on_signal(sig: Signal, env: Envelope, tx: Transaction, deps: RiskDeps) -> li
     if not approved:
         tx.put("audit", f"risk-denied-{env.id}", {
             "kind": "risk_denied", "at": now.isoformat(), "signal_id": env.id, "symbol": sig.symbol,
-            "venue": sig.venue, "side": sig.side.value, "reasons": list(reasons), "sizing": why})
+            "venue": sig.venue, "side": sig.side.value, "strategy": sig.strategy,
+            "confidence": sig.confidence, "requested_notional": str(notional),
+            "reasons": list(reasons), "sizing": why})
         return [decision]
     order = Order(
         client_order_id=client_order_id(env.id), venue=sig.venue, symbol=sig.symbol, side=sig.side,
         quantity=qty, reference_price=sig.price, reduce_only=reduces, strategy=sig.strategy,
         cause_id=env.id, created_at=now)
-    _count_open(tx, +1)
+    exposure.count_open(tx, +1)
     tx.put("orders", order.client_order_id, {
-        "status": "approved", "risk_open": True, "venue": order.venue, "symbol": order.symbol, "side": order.side.value,
-        "quantity": str(order.quantity), "updated_at": now.isoformat(), "cause_id": env.id})
+        "status": "approved", "risk_open": True, "venue": order.venue, "symbol": order.symbol,
+        "side": order.side.value, "quantity": str(order.quantity), "updated_at": now.isoformat(),
+        "cause_id": env.id})
     return [decision, order]
-
-
-def _exposure(tx, deps: RiskDeps, sig: Signal, marks, st) -> rules.Exposure:
-    position_usd = gross = venue_usd = Decimal(0)
-    for venue in deps.venues:
-        for symbol in deps.symbols:
-            doc = tx.get("positions", f"{venue}:{symbol}")
-            if not doc:
-                continue
-            qty = Decimal(doc["quantity"])
-            _, quote = split_symbol(symbol)
-            mark = marks.get(symbol) or Decimal(doc["mark_price"])
-            usd = book.to_quote(qty * mark, quote, marks, deps.config.portfolio.quote)
-            gross += usd
-            venue_usd += usd if venue == sig.venue else 0
-            position_usd += usd if symbol == sig.symbol else 0
-    open_doc = tx.get("state", "open_orders") or {"count": 0}
-    return rules.Exposure(position_usd, gross, venue_usd, int(open_doc["count"]),
-                          Decimal(st.realised_today),
-                          Decimal(st.start_equity or "0"))
-
-
-def _count_open(tx: Transaction, delta: int) -> None:
-    doc = tx.get("state", "open_orders") or {"count": 0}
-    tx.put("state", "open_orders", {"count": max(0, int(doc["count"]) + delta)})
 
 
 # -- executions --------------------------------------------------------------------------
 def on_execution(ex: Execution, tx: Transaction, deps: RiskDeps) -> list[Message]:
     if tx.get("executions", ex.execution_id) is not None:
         return []  # booked already (a duplicated execution changes nothing)
+    now = deps.clock.now()
     marks = book.marks(tx, deps.symbols)
-    marks.setdefault(ex.symbol, ex.price or Decimal(1))
+    if ex.price > 0:
+        marks.setdefault(ex.symbol, ex.price)
     st = _ensure_day(tx, deps, marks)
     booked = book.book_execution(tx, ex, marks, deps.config.portfolio.quote)
     pcfg = deps.config.panic
-    st = st.record_latency(ex.latency_ms, pcfg.latency_window)
+    if ex.status in VENUE_REACHED or ex.latency_ms > 0:
+        st = st.record_latency(ex.latency_ms, pcfg.latency_window)
+    out: list[Message] = []
+    today = ex.executed_at.date().isoformat() == st.trading_day
     if booked.closed_trade:
         st = st.record_trade(booked.realised_usd, max(pcfg.win_rate_window, 50))
-    st = replace(st, realised_today=str(Decimal(st.realised_today) + booked.realised_usd),
-                 fees_today=str(Decimal(st.fees_today) + booked.fee_usd))
+        st = replace(st, trades_today=st.trades_today + (1 if today else 0))
+        request = triggers.on_closed_trade(tx, ex.strategy, booked.realised_usd,
+                                           Decimal(st.start_equity or "0"), now,
+                                           deps.config.optimizer_triggers)
+        if request is not None:
+            out.append(request)
+    if today:  # a late fill from yesterday is in yesterday's pnl_days, not today's counters
+        st = replace(st, realised_today=str(Decimal(st.realised_today) + booked.realised_usd),
+                     fees_today=str(Decimal(st.fees_today) + booked.fee_usd))
     previous = tx.get("orders", ex.client_order_id) or {}
     if previous.get("risk_open"):
-        _count_open(tx, -1)
+        exposure.count_open(tx, -1)
     tx.put("orders", ex.client_order_id, {
         **previous, "risk_open": False, "status": ex.status.value,
         "updated_at": ex.executed_at.isoformat()})
-    return _brake(tx, deps, st, marks)
+    return out + _brake(tx, deps, st, marks)
 
 
 def _brake(tx, deps: RiskDeps, st, marks) -> list[Message]:
+    """Evaluate the panic brake; on a trip halt in this transaction, broadcast and alert."""
     equity = _equity(tx, deps, marks)
     st = replace(st, peak_equity=str(max(Decimal(st.peak_equity or "0"), equity)))
     trip = None if st.halted else panic.evaluate(st, equity, deps.config.panic)
@@ -199,38 +209,54 @@ def _brake(tx, deps: RiskDeps, st, marks) -> list[Message]:
     return [
         Control(command=Command.HALT, reason=trip.reason, actor="panic_brake",
                 args=dict(trip.figures, cause=trip.cause), issued_at=now),
-        risk_halt(trip.reason, trip.figures, now, actor="panic_brake"),
+        risk_halt(trip.reason, {"cause": trip.cause, **trip.figures}, now, actor="panic_brake"),
     ]
 
 
 # -- control -----------------------------------------------------------------------------
 def on_control(ctl: Control, env: Envelope, tx: Transaction, deps: RiskDeps) -> list[Message]:
     marks = book.marks(tx, deps.symbols)
+    now = deps.clock.now()
+    quote = deps.config.portfolio.quote
     if ctl.command is Command.DAILY_RESET:
         return daily_reset(tx, deps, marks)
     if ctl.command is Command.PANIC_CHECK:
-        return _brake(tx, deps, _ensure_day(tx, deps, marks), marks)
+        st = _ensure_day(tx, deps, marks)
+        out = transfers.complete_due(tx, now, marks, quote)
+        return out + _brake(tx, deps, st, marks)
+    if ctl.command is Command.REBALANCE:
+        return rebalance_and_sweep(tx, deps, marks)
     if ctl.command is Command.RESUME:
-        return [risk_resume(ctl.actor, ctl.issued_at or deps.clock.now(), ctl.reason)]
+        return [risk_resume(ctl.actor, ctl.issued_at or now, ctl.reason)]
+    if ctl.command is Command.HALT and ctl.actor != "panic_brake":  # the brake alerts itself
+        return [risk_halt(ctl.reason or "manual halt", dict(ctl.args), ctl.issued_at or now, actor=ctl.actor)]
+    if ctl.command is Command.SET_MODE and ctl.args.get("mode") in MODES:
+        st = risk_state.load(tx)
+        risk_state.save(tx, replace(st, mode=ctl.args["mode"]))
+        tx.put("audit", f"set-mode-{env.id}", {"kind": "set_mode", "at": now.isoformat(),
+                                               "actor": ctl.actor, "from": st.mode, "to": ctl.args["mode"]})
     return []
 
 
 def daily_reset(tx: Transaction, deps: RiskDeps, marks) -> list[Message]:
-    now = deps.clock.now()
+    """00:00 UTC: roll the day (idempotent: a second run the same day changes nothing).
+    The daily report itself is sent by the notification step on the same Control."""
+    risk_state.save(tx, _ensure_day(tx, deps, marks))
+    return []
+
+
+def rebalance_and_sweep(tx: Transaction, deps: RiskDeps, marks) -> list[Message]:
+    now, quote = deps.clock.now(), deps.config.portfolio.quote
     st = _ensure_day(tx, deps, marks)
-    today = now.date().isoformat()
-    if st.trading_day == today and st.start_equity != "0" and st.realised_today == "0":
-        return []
-    equity = _equity(tx, deps, marks)
-    previous = st.trading_day
-    summary = {"date": previous, "realised_pnl_usd": st.realised_today, "fees_usd": st.fees_today,
-               "start_equity": st.start_equity, "end_equity": str(equity), "closed_at": now.isoformat()}
-    tx.put("daily_summaries", previous, summary)
-    risk_state.save(tx, replace(st, trading_day=today, start_equity=str(equity),
-                                realised_today="0", fees_today="0", peak_equity=str(equity)))
-    pnl = equity - Decimal(st.start_equity)
-    return [Notification(
-        kind="daily_report", title=f"Daily report {previous}",
-        text=f"Equity {equity:.2f} USDT, day PnL {pnl:+.2f} USDT",
-        fields=tuple((k, str(v)) for k, v in summary.items()),
-        dedupe_key=f"daily:{previous}", created_at=now)]
+    out = transfers.complete_due(tx, now, marks, quote)
+    out += transfers.check(tx, venues=deps.venues, cfg=deps.config.rebalance, marks=marks, quote=quote,
+                           mode=st.mode, now=now)
+    swept = sweeper.check(tx, venues=deps.venues, marks=marks, quote=quote, nav=_equity(tx, deps, marks),
+                          mode=st.mode, cfg=deps.config.sweep, now=now, withdrawers=deps.withdrawers)
+    if swept.swept_usd > 0:  # capital left the books on purpose: not a loss for the brake
+        def less(v: str) -> str:
+            return str(Decimal(v) - swept.swept_usd) if v else v
+        st = replace(st, start_equity=less(st.start_equity), peak_equity=less(st.peak_equity),
+                     brake_equity=less(st.brake_equity))
+    risk_state.save(tx, st)
+    return out + swept.messages

@@ -7,7 +7,13 @@ Documents written (the contract other steps read):
   fee_usd, realised_pnl, realised_pnl_usd, notional_usd, strategy, source, status, latency_ms,
   slippage_bps, executed_at (ISO UTC)
 - trades/{execution_id}: a closing fill: venue, symbol, strategy, pnl_usd, closed_at
-- pnl_days/{YYYY-MM-DD}: realised_pnl_usd, fees_usd, trades, wins, volume_usd
+- pnl_days/{YYYY-MM-DD}: realised_pnl_usd, fees_usd, trades, wins, volume_usd (+ transfer_fees_usd)
+- ledger/totals: running realised_pnl_usd, fees_usd, transfer_fees_usd, swept_usd (the sweep
+  reads its realised profit here: a transaction cannot query)
+- balances/transit:{asset}: inventory on its way between venues (a rebalance transfer);
+  it is part of the equity until the receiving venue credits it
+
+Idempotent: an execution already in `executions/` is not booked again.
 """
 
 from __future__ import annotations
@@ -22,11 +28,16 @@ from shared.ledger.position import ZERO, Position
 from shared.ports import Transaction
 
 
+TRANSIT = "transit"
+TOTALS = ("ledger", "totals")
+
+
 @dataclass(frozen=True)
 class Booked:
     realised_usd: Decimal
     fee_usd: Decimal
     closed_trade: bool
+    duplicate: bool = False
 
 
 def marks(tx: Transaction, symbols: Iterable[str]) -> dict[str, Decimal]:
@@ -45,14 +56,47 @@ def seed_balances(tx: Transaction, venues: Iterable[str], start: Mapping[str, De
                                 {"venue": venue, "asset": asset, "total": str(amount)})
 
 
-def _adjust(tx: Transaction, venue: str, asset: str, delta: Decimal) -> None:
+def balance(tx: Transaction, venue: str, asset: str) -> Decimal:
+    doc = tx.get("balances", f"{venue}:{asset}")
+    return Decimal(doc["total"]) if doc else ZERO
+
+
+def adjust_balance(tx: Transaction, venue: str, asset: str, delta: Decimal) -> None:
     key = f"{venue}:{asset}"
     doc = tx.get("balances", key) or {"venue": venue, "asset": asset, "total": "0"}
     tx.put("balances", key, {**doc, "total": str(Decimal(doc["total"]) + delta)})
 
 
+def totals(tx: Transaction) -> dict[str, Decimal]:
+    doc = tx.get(*TOTALS) or {}
+    return {k: Decimal(doc.get(k, "0")) for k in
+            ("realised_pnl_usd", "fees_usd", "transfer_fees_usd", "swept_usd")}
+
+
+def add_totals(tx: Transaction, **deltas: Decimal) -> None:
+    current = totals(tx)
+    for key, delta in deltas.items():
+        current[key] = current.get(key, ZERO) + delta
+    tx.put(*TOTALS, {k: str(v) for k, v in current.items()})
+
+
+def book_transfer_fee(tx: Transaction, day: str, fee_usd: Decimal) -> None:
+    """A withdrawal fee paid moving inventory: a cost of the day, not a trading fee."""
+    add_totals(tx, transfer_fees_usd=fee_usd)
+    pd = tx.get("pnl_days", day) or _empty_day(day)
+    tx.put("pnl_days", day, {**pd, "transfer_fees_usd": str(
+        Decimal(pd.get("transfer_fees_usd", "0")) + fee_usd)})
+
+
+def _empty_day(day: str) -> dict:
+    return {"date": day, "realised_pnl_usd": "0", "fees_usd": "0", "trades": 0, "wins": 0,
+            "volume_usd": "0"}
+
+
 def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Decimal], quote: str) -> Booked:
-    """Apply one execution; the caller guarantees it has not been booked before."""
+    """Apply one execution once; a duplicate (same execution_id) changes nothing."""
+    if tx.get("executions", ex.execution_id) is not None:
+        return Booked(ZERO, ZERO, False, duplicate=True)
     if ex.filled_quantity <= 0:
         tx.put("executions", ex.execution_id, _doc(ex, ZERO, ZERO, ZERO, quote))
         return Booked(ZERO, ZERO, False)
@@ -72,11 +116,11 @@ def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Dec
     tx.put("positions", key, position.to_doc())
     notional = ex.filled_quantity * ex.price
     if ex.side is Side.BUY:
-        _adjust(tx, ex.venue, base, ex.filled_quantity)
-        _adjust(tx, ex.venue, sym_quote, -(notional + fee_in_quote))
+        adjust_balance(tx, ex.venue, base, ex.filled_quantity)
+        adjust_balance(tx, ex.venue, sym_quote, -(notional + fee_in_quote))
     else:
-        _adjust(tx, ex.venue, base, -ex.filled_quantity)
-        _adjust(tx, ex.venue, sym_quote, notional - fee_in_quote)
+        adjust_balance(tx, ex.venue, base, -ex.filled_quantity)
+        adjust_balance(tx, ex.venue, sym_quote, notional - fee_in_quote)
     realised_usd = to_quote(realised, sym_quote, mark_prices, quote)
     fee_usd = to_quote(fee_in_quote, sym_quote, mark_prices, quote)
     tx.put("executions", ex.execution_id, _doc(ex, realised, realised_usd, fee_usd, quote, mark_prices))
@@ -87,8 +131,7 @@ def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Dec
             "pnl_usd": str(realised_usd), "closed_at": ex.executed_at.isoformat(),
         })
     day = ex.executed_at.date().isoformat()
-    pd = tx.get("pnl_days", day) or {"date": day, "realised_pnl_usd": "0", "fees_usd": "0",
-                                       "trades": 0, "wins": 0, "volume_usd": "0"}
+    pd = tx.get("pnl_days", day) or _empty_day(day)
     tx.put("pnl_days", day, {
         **pd,
         "realised_pnl_usd": str(Decimal(pd["realised_pnl_usd"]) + realised_usd),
@@ -97,6 +140,7 @@ def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Dec
         "wins": pd["wins"] + (1 if closed and realised_usd > 0 else 0),
         "volume_usd": str(Decimal(pd["volume_usd"]) + to_quote(notional, sym_quote, mark_prices, quote)),
     })
+    add_totals(tx, realised_pnl_usd=realised_usd, fees_usd=fee_usd)
     return Booked(realised_usd, fee_usd, closed)
 
 
@@ -117,8 +161,9 @@ def _doc(ex: Execution, realised, realised_usd, fee_usd, quote, mark_prices=None
 
 def equity_usd(tx: Transaction, venues: Iterable[str], assets: Iterable[str],
                mark_prices: Mapping[str, Decimal], quote: str) -> Decimal:
+    """NAV in the quote currency: every venue's balances plus inventory in transit."""
     total = ZERO
-    for venue in venues:
+    for venue in (*venues, TRANSIT):
         for asset in assets:
             doc = tx.get("balances", f"{venue}:{asset}")
             if doc:

@@ -1,4 +1,10 @@
-"""The panic brake: daily loss, average order latency and win rate over rolling windows."""
+"""The panic brake: daily loss, average order latency and win rate over rolling windows.
+
+Each cause trips strictly beyond its threshold (DESIGN: loss > 3 %, latency > 500 ms,
+win rate < 40 %); the comparisons are exact (Decimal), so a figure AT the threshold never
+trips. The daily loss is measured on total equity (balances marked to market) from the
+day's start equity, or from the equity at the last resume (`RiskState.loss_reference`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from decimal import Decimal
 from shared.risk.config import Panic
 from shared.risk.state import RiskState
 
+HUNDRED = Decimal(100)
+
 
 @dataclass(frozen=True)
 class Trip:
@@ -16,23 +24,43 @@ class Trip:
     figures: dict[str, str]
 
 
-def evaluate(state: RiskState, equity: Decimal, cfg: Panic) -> Trip | None:
-    start = Decimal(state.start_equity or "0")
-    if start > 0:
-        loss_pct = float((start - equity) / start * 100)
-        if loss_pct > cfg.max_daily_loss_pct:
-            return Trip("daily_loss", f"daily loss {loss_pct:.2f}% > {cfg.max_daily_loss_pct}%", {
-                "start_equity": f"{start:.2f}", "equity": f"{equity:.2f}", "loss_pct": f"{loss_pct:.2f}"})
-    lat = state.latencies_ms[-cfg.latency_window:]
-    if len(lat) >= cfg.latency_window:
-        avg = sum(lat) / len(lat)
-        if avg > cfg.max_avg_latency_ms:
-            return Trip("latency", f"average order latency {avg:.0f} ms > {cfg.max_avg_latency_ms:.0f} ms", {
-                "avg_latency_ms": f"{avg:.1f}", "window": str(len(lat))})
+def daily_loss(state: RiskState, equity: Decimal, cfg: Panic) -> Trip | None:
+    start = state.loss_reference
+    if start <= 0:
+        return None
+    loss_pct = (start - equity) / start * HUNDRED
+    limit = Decimal(str(cfg.max_daily_loss_pct))
+    if loss_pct <= limit:
+        return None
+    return Trip("daily_loss", f"daily loss {loss_pct:.2f}% > {cfg.max_daily_loss_pct}%", {
+        "start_equity": f"{start:.2f}", "equity": f"{equity:.2f}",
+        "loss_usd": f"{start - equity:.2f}", "loss_pct": f"{loss_pct:.2f}"})
+
+
+def latency(state: RiskState, cfg: Panic) -> Trip | None:
+    window = state.latencies_ms[-cfg.latency_window:]
+    if len(window) < cfg.latency_samples:
+        return None
+    total = sum((Decimal(str(x)) for x in window), Decimal(0))
+    avg = total / len(window)
+    if avg <= Decimal(str(cfg.max_avg_latency_ms)):
+        return None
+    return Trip("latency", f"average order latency {avg:.0f} ms > {cfg.max_avg_latency_ms:.0f} ms "
+                f"over {len(window)} orders", {"avg_latency_ms": f"{avg:.1f}", "orders": str(len(window))})
+
+
+def win_rate(state: RiskState, cfg: Panic) -> Trip | None:
     results = [Decimal(r) for r in state.recent_results[-cfg.win_rate_window:]]
-    if len(results) >= cfg.win_rate_min_trades:
-        rate = sum(1 for r in results if r > 0) / len(results)
-        if rate < cfg.min_win_rate:
-            return Trip("win_rate", f"win rate {rate:.0%} < {cfg.min_win_rate:.0%} over {len(results)} trades", {
-                "win_rate": f"{rate:.3f}", "trades": str(len(results))})
-    return None
+    if len(results) < cfg.win_rate_min_trades:
+        return None
+    wins = sum(1 for r in results if r > 0)
+    if Decimal(wins) >= Decimal(str(cfg.min_win_rate)) * len(results):
+        return None
+    rate = wins / len(results)
+    return Trip("win_rate", f"win rate {rate:.0%} < {cfg.min_win_rate:.0%} over {len(results)} trades", {
+        "win_rate": f"{rate:.3f}", "wins": str(wins), "trades": str(len(results))})
+
+
+def evaluate(state: RiskState, equity: Decimal, cfg: Panic) -> Trip | None:
+    """The first cause that trips (daily loss, then latency, then win rate), or None."""
+    return daily_loss(state, equity, cfg) or latency(state, cfg) or win_rate(state, cfg)

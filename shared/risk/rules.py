@@ -1,4 +1,12 @@
-"""Pre-trade risk rules. Each rule returns a denial reason or None; all reasons are kept."""
+"""Pre-trade risk rules. Every failing rule adds a reason; all reasons are kept.
+
+Boundaries (exact, Decimal): a limit is a maximum that may be reached, not exceeded
+(order, position, gross, venue exposure: `> limit` denies); confidence AT the minimum passes;
+the trading window is inclusive at both ends (minute resolution, UTC); open orders deny when
+the count already equals the limit (the new order would exceed it); the daily-loss rule denies
+once the realised loss today reaches the limit (no further trades after hitting it).
+A halt denies anything that adds exposure; orders that reduce exposure still pass the other
+checks that apply to them (confidence, window, order size)."""
 
 from __future__ import annotations
 
@@ -56,7 +64,7 @@ def check(p: Proposal, x: Exposure, limits: Limits, halted: bool) -> list[str]:
     if x.open_orders >= limits.max_open_orders:
         reasons.append(f"max_open_orders: {x.open_orders} >= {limits.max_open_orders}")
     if x.start_equity_usd > 0:
-        loss_pct = float(-x.daily_pnl_usd / x.start_equity_usd * 100)
-        if loss_pct >= limits.max_daily_loss_pct:
+        loss_pct = -x.daily_pnl_usd / x.start_equity_usd * 100
+        if loss_pct >= Decimal(str(limits.max_daily_loss_pct)):
             reasons.append(f"max_daily_loss: {loss_pct:.2f}% >= {limits.max_daily_loss_pct}%")
     return reasons

@@ -1,4 +1,10 @@
-"""The risk state document (`state/risk`): halt flag, trading day, daily counters, windows."""
+"""The risk state document (`state/risk`): halt flag, trading day, daily counters, windows.
+
+The halt lives here, in the store, so it survives restarts; only `resume()` (called by an
+authenticated command: Telegram or the API) lifts it. A resume also asks the next risk step
+to re-base the brake's daily-loss reference on the equity at that moment (`rebase_pending`):
+the operator has seen the loss so far, and the brake must not trip again at once on it.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,9 @@ class RiskState:
     realised_today: str = "0"
     fees_today: str = "0"
     peak_equity: str = "0"
+    brake_equity: str = ""      # the daily-loss reference after a resume ("" = start_equity)
+    rebase_pending: bool = False
+    trades_today: int = 0
     recent_results: tuple[str, ...] = ()  # net PnL of the latest closed trades, newest last
     latencies_ms: tuple[float, ...] = ()
     consecutive_losses: int = 0
@@ -43,7 +52,13 @@ class RiskState:
     def resume(self, *, actor: str, reason: str, at: datetime) -> RiskState:
         return replace(self, halted=False, resumed_at=at.isoformat(), resumed_by=actor,
                        resume_reason=reason, halt_cause="", halt_reason="", halt_figures={},
-                       recent_results=(), latencies_ms=(), consecutive_losses=0)
+                       recent_results=(), latencies_ms=(), consecutive_losses=0,
+                       rebase_pending=True)
+
+    @property
+    def loss_reference(self) -> Decimal:
+        """The equity the panic brake measures today's loss from."""
+        return Decimal(self.brake_equity or self.start_equity or "0")
 
     def record_trade(self, net_pnl: Decimal, window: int) -> RiskState:
         results = (self.recent_results + (str(net_pnl),))[-window:]

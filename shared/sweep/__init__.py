@@ -1,0 +1,1 @@
+"""The cold sweep: realised profit over a threshold → swept to an allow-listed cold wallet."""

@@ -1,0 +1,130 @@
+"""Carrying out a due cold sweep, inside the risk step's transaction.
+
+- The destination must be the configured cold wallet AND on the allow-list (exact match);
+  otherwise nothing moves: a critical notification and an audit entry say why.
+- Paper: the sweep is recorded (`sweeps/{id}`, status "recorded") and the swept asset's
+  balances are reduced, richest venue first.
+- Live: needs `sweep.live_enabled` and a Withdrawer for the venue; ONE withdrawal from the
+  richest venue per check (the rest follows on later checks). A failed call is recorded as
+  "failed" and alerted, never retried blindly (a retry could send twice).
+Every sweep (and every refusal) is notified and audited. The caller lowers the day's
+reference equity by what left the books: a sweep is not a trading loss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from shared.contracts import Message, Notification, Severity
+from shared.ledger import book
+from shared.ledger.money import to_quote
+from shared.ports import Transaction
+from shared.sweep.config import SweepConfig
+from shared.sweep.policy import SweepDue, allowed, due, gbp_rate
+from shared.sweep.port import Withdrawer
+
+SWEEPS = "sweeps"
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    messages: list[Message] = field(default_factory=list)
+    swept_usd: Decimal = ZERO
+
+
+def unswept_profit(tx: Transaction) -> Decimal:
+    t = book.totals(tx)
+    return t["realised_pnl_usd"] - t["transfer_fees_usd"] - t["swept_usd"]
+
+
+def check(tx: Transaction, *, venues: Iterable[str], marks: Mapping[str, Decimal], quote: str,
+          nav: Decimal, mode: str, cfg: SweepConfig, now: datetime,
+          withdrawers: Mapping[str, Withdrawer] | None = None) -> SweepOutcome:
+    if not cfg.enabled:
+        return SweepOutcome()
+    found = due(unswept_profit(tx), nav, gbp_rate(marks, cfg), cfg)
+    if found is None:
+        return SweepOutcome()
+    wallet = cfg.cold_wallet
+    if wallet is None or not allowed(wallet.address, cfg.allow_list):
+        address = wallet.address if wallet else "(none configured)"
+        return _refused(tx, now, found, f"destination {address} is not on the sweep allow-list")
+    unit_usd = to_quote(Decimal(1), cfg.asset, marks, quote)
+    holdings = sorted(((book.balance(tx, v, cfg.asset), v) for v in venues), key=lambda hv: (-hv[0], hv[1]))
+    if mode != "paper":
+        return _live(tx, now, found, cfg, holdings, unit_usd, withdrawers or {})
+    remaining, legs = found.amount / unit_usd, []
+    for held, venue in holdings:
+        take = min(held, remaining)
+        if take > 0:
+            legs.append((venue, take))
+            remaining -= take
+    if not legs:
+        return _refused(tx, now, found, f"no {cfg.asset} balance to sweep from")
+    for venue, take in legs:
+        book.adjust_balance(tx, venue, cfg.asset, -take)
+    amount = sum((take for _, take in legs), ZERO)
+    return _record(tx, now, found, cfg, amount, amount * unit_usd, "recorded", mode,
+                   legs=[{"venue": v, "amount": str(a)} for v, a in legs])
+
+
+def _live(tx, now, found: SweepDue, cfg: SweepConfig, holdings, unit_usd, withdrawers) -> SweepOutcome:
+    if not cfg.live_enabled:
+        return _refused(tx, now, found, "live sweeping is not enabled (sweep.live_enabled)")
+    held, venue = holdings[0] if holdings else (ZERO, "")
+    amount = min(held, found.amount / unit_usd)
+    if amount <= 0:
+        return _refused(tx, now, found, f"no {cfg.asset} balance to sweep from")
+    withdrawer = withdrawers.get(venue)
+    if withdrawer is None:
+        return _refused(tx, now, found, f"no withdrawal client for venue {venue}")
+    wallet = cfg.cold_wallet
+    params = {"network": wallet.network} if wallet.network else {}
+    try:
+        result = withdrawer.withdraw(cfg.asset, amount, wallet.address, wallet.tag, params)
+    except Exception as exc:  # noqa: BLE001 - recorded and alerted; never retried blindly
+        return _record(tx, now, found, cfg, amount, ZERO, "failed", "live",
+                       legs=[{"venue": venue, "amount": str(amount)}], error=str(exc)[:300])
+    book.adjust_balance(tx, venue, cfg.asset, -amount)
+    return _record(tx, now, found, cfg, amount, amount * unit_usd, "sent", "live",
+                   legs=[{"venue": venue, "amount": str(amount), "txid": str(result.get("id", ""))}])
+
+
+def _record(tx, now, found: SweepDue, cfg: SweepConfig, amount: Decimal, swept_usd: Decimal,
+            status: str, mode: str, legs: list[dict], error: str = "") -> SweepOutcome:
+    sweep_id = f"sweep-{now:%Y%m%dT%H%M}"
+    doc = {"sweep_id": sweep_id, "status": status, "mode": mode, "asset": cfg.asset,
+           "amount": str(amount), "amount_usd": str(swept_usd), "address": cfg.cold_wallet.address,
+           "legs": legs, "at": now.isoformat(), "error": error, **found.figures()}
+    tx.put(SWEEPS, sweep_id, doc)
+    if swept_usd > 0:
+        book.add_totals(tx, swept_usd=swept_usd)
+    tx.put("audit", f"sweep-{sweep_id}", {"kind": f"sweep_{status}", **doc})
+    failed = status == "failed"
+    fields = (("Amount", f"{amount} {cfg.asset}"), ("To", cfg.cold_wallet.address),
+              ("Reason", found.reason), ("Realised profit", f"{found.profit:.2f}"),
+              ("Threshold £→USD", f"{found.gbp_threshold:.2f} (rate {found.gbp_rate})"),
+              ("NAV", f"{found.nav:.2f}"), ("From", ", ".join(leg["venue"] for leg in legs)))
+    note = Notification(
+        kind="sweep", severity=Severity.CRITICAL if failed else Severity.WARNING,
+        title=f"Cold sweep {status}: {amount} {cfg.asset}" + (" (paper)" if mode == "paper" else ""),
+        text=error or f"Realised profit swept to the cold wallet ({found.reason}).",
+        fields=fields, dedupe_key=f"sweep:{sweep_id}:{status}", created_at=now)
+    return SweepOutcome([note], swept_usd)
+
+
+def _refused(tx, now, found: SweepDue, why: str) -> SweepOutcome:
+    day = now.date().isoformat()
+    created = tx.create_if_absent("audit", f"sweep-refused-{day}-{hashlib.sha1(why.encode()).hexdigest()[:10]}", {
+        "kind": "sweep_refused", "at": now.isoformat(), "why": why, **found.figures()})
+    if not created:
+        return SweepOutcome()  # said once a day is enough
+    return SweepOutcome([Notification(
+        kind="sweep", severity=Severity.CRITICAL, title="Cold sweep due but NOT sent", text=why,
+        fields=tuple(found.figures().items()), dedupe_key=f"sweep:refused:{day}:{why[:40]}",
+        created_at=now)])
