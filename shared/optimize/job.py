@@ -63,7 +63,8 @@ def combine(metrics: Sequence[Metrics]) -> dict:
 
 def run_job(*, plugin: Strategy, space: Space, current: Params, bars: Sequence[BarArrays],
             configs: Sequence[BacktestConfig], symbols: Sequence[str], cfg: OptimizerConfig,
-            timer: Callable[[], float], spent_s: float = 0.0, workers: int | None = None) -> Outcome:
+            timer: Callable[[], float], spent_s: float = 0.0, workers: int | None = None,
+            on_fold: Callable[[int, int], None] | None = None) -> Outcome:
     n = len(bars[0])
     wf, g, sc = cfg.walk_forward, cfg.guards, cfg.search
     is_len, oos_len = sizes(n, wf.folds, wf.in_sample_ratio)
@@ -109,6 +110,8 @@ def run_job(*, plugin: Strategy, space: Space, current: Params, bars: Sequence[B
             fold_rows.append(_fold_row(fold, best, best_is, best_segments[-1], current_segments[-1], cfg,
                                        configs[0].bars_per_year))
             landscape = scored
+            if on_fold:
+                on_fold(i + 1, len(folds))
         evaluations = ev.evaluations
     recommended = landscape[0][0] if landscape and landscape[0][1] > obj.FAILED else dict(current)
     try:
