@@ -61,6 +61,8 @@ def run(
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where runs/<id>/ is written."),
     crash: str | None = typer.Option(None, "--crash", help="Plant a crash: ASSET:HOURS:PCT, e.g. BTC:3:15."),
     emulators: bool = typer.Option(False, "--emulators", help="Run through the Pub/Sub and Firestore emulators."),
+    predictor: str | None = typer.Option(
+        None, "--predictor", help="URL of a running LSTM predictor (python -m runtime.predictor); default: no LSTM voter."),
     show_notifications: bool = typer.Option(False, "--show-notifications", help="Print the hourly summaries sent."),
 ) -> None:
     """Replay N simulated hours through every step and print a summary."""
@@ -75,7 +77,7 @@ def run(
         except ValueError:
             raise typer.BadParameter("use ASSET:HOURS:PCT, e.g. BTC:3:15", param_hint="--crash")
     cfg = RunConfig(hours=hours, seed=seed, venues=list(venues) if venues else None,
-                    config_dir=config_dir, runs_dir=runs_dir, crash=planted)
+                    config_dir=config_dir, runs_dir=runs_dir, crash=planted, predictor=predictor)
     if emulators:
         from infra.local.emulator_stack import EmulatorPipeline as Pipeline
     else:

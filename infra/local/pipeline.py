@@ -45,6 +45,7 @@ class RunConfig:
     runs_dir: Path = Path("runs")
     run_id: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
     crash: tuple[str, float, float] | None = None  # (asset, hours from start, drop pct)
+    predictor: str | None = None  # URL of an LSTM predictor service; None: no LSTM voter
 
     @property
     def run_dir(self) -> Path:
@@ -85,7 +86,7 @@ class LocalPipeline:
         common = dict(store=self.store, clock=self.clock, bus=self.bus, secrets=self.secrets,
                       config_dir=str(cfg.config_dir))
         self.deps = {
-            "signal": signal.build_deps(**common),
+            "signal": signal.build_deps(**common, predictor=cfg.predictor),
             "risk": risk.RiskDeps(load_risk_config(cfg.config_dir / "risk.yaml"), self.clock, venues,
                                   tuple(self.market.symbols)),
             "executor": executor.build_deps(**common, venue=self.paper),

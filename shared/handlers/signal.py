@@ -9,9 +9,8 @@ redeploy; ensemble weights from `weights/current`.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -23,21 +22,22 @@ from shared.contracts import (
     Message,
     Notification,
     Severity,
-    Side,
     Signal,
     Vote,
 )
-from shared.errors import TransientError
+from shared.errors import PermanentError, TransientError
 from shared.ports import Clock, Predictor, Transaction
 from shared.signals.ensemble import consensus
-from shared.signals.reweight import reweight
+from shared.signals.lstm_voter import LstmInput, predictor_resting, vote_from_probability
+from shared.signals.reweight import VoterStats, reweight
 from shared.strategies.base import BarArrays
 from shared.strategies.config import StrategySpec, load_strategies
 from shared.strategies.registry import get_plugin, latest_vote
 
 log = logging.getLogger("tradewinds.signal")
 WINDOW = 240
-PERF_DECAY = 0.98
+PERF_DECAY = 0.999  # per bar: about a day of memory on 1-minute bars
+REWEIGHT_MIN_OPINIONS = 120  # opinions a voter needs before its weight moves
 
 
 @dataclass
@@ -46,14 +46,27 @@ class SignalDeps:
     clock: Clock
     threshold: float = 0.60
     predictor: Predictor | None = None
-    lstm_weight: float = 1.0
-    lstm_features: Any = None  # callable(list[Bar]) -> window of features, from shared.ml
-    predictor_down_since: Any = field(default=None)
+    lstm_weight: float = 0.35
+    lstm_input: LstmInput | None = None
 
 
-def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config") -> SignalDeps:
+def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config",
+               predictor: str | None = "config") -> SignalDeps:
+    """`predictor`: "config" builds the one config/ml.yaml names, None runs without the
+    LSTM, any other string is the URL of an HTTP predictor service."""
     specs = tuple(s for s in load_strategies(Path(config_dir) / "strategies") if s.enabled)
-    return SignalDeps(strategies=specs, clock=clock)
+    deps = SignalDeps(strategies=specs, clock=clock)
+    if predictor is None:
+        return deps
+    from shared.ml.config import HttpPredictorConfig, PredictorConfig, load_ml_config
+    from shared.ml.predictor_factory import build_predictor
+
+    ml = load_ml_config(Path(config_dir) / "ml.yaml")
+    cfg = ml.predictor if predictor == "config" else PredictorConfig(
+        kind="http", http=HttpPredictorConfig(url=predictor, timeout_s=ml.predictor.http.timeout_s))
+    deps.predictor = build_predictor(cfg)
+    deps.lstm_input = LstmInput(ml.features) if deps.predictor else None
+    return deps
 
 
 def handle(body: Message, envelope: Envelope, tx: Transaction, deps: SignalDeps) -> list[Message]:
@@ -77,7 +90,8 @@ def _current_params(tx: Transaction, spec: StrategySpec) -> tuple[dict[str, floa
 
 def _weights(tx: Transaction, deps: SignalDeps) -> tuple[dict[str, float], int]:
     base = {s.name: s.weight for s in deps.strategies}
-    base["lstm"] = deps.lstm_weight
+    if deps.predictor is not None:
+        base["lstm"] = deps.lstm_weight
     doc = tx.get("weights", "current")
     if doc:
         return {**base, **doc["weights"]}, int(doc.get("version", 0))
@@ -112,7 +126,9 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
         votes.append(Vote(voter=spec.name, side=side, confidence=confidence, weight=weights.get(spec.name, 0.0)))
     out: list[Message] = []
     lstm_used, lstm_note = False, "predictor not configured"
-    if deps.predictor is not None and deps.lstm_features is not None:
+    if deps.predictor is not None and deps.lstm_input is not None and not deps.lstm_input.applies(bar):
+        lstm_note = f"the LSTM does not score {bar.venue} {bar.symbol}"
+    if deps.predictor is not None and deps.lstm_input is not None and deps.lstm_input.applies(bar):
         lstm_vote, lstm_note, warn = _lstm_vote(rows, bar, tx, deps, weights.get("lstm", 0.0))
         if lstm_vote is not None:
             votes.append(lstm_vote)
@@ -133,53 +149,62 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
 
 
 def _score_previous_votes(doc: dict, prev_close: float | None, close: float) -> dict:
-    """Credit each voter's last opinion with the bar's realised return (decayed average)."""
-    perf = dict(doc.get("perf", {}))
+    """Credit each voter's last opinion with the bar's realised return: a decayed count of
+    opinions and a decayed sum of signed confidence x return (bps)."""
+    perf = {k: list(v) for k, v in doc.get("perf", {}).items() if isinstance(v, list)}
     if prev_close:
-        ret = (close - prev_close) / prev_close
+        ret_bps = (close - prev_close) / prev_close * 10_000
         for voter, signed_conf in doc.get("last_votes", {}).items():
-            perf[voter] = perf.get(voter, 0.0) * PERF_DECAY + signed_conf * ret * 10_000
+            if not signed_conf:
+                continue
+            n, pnl = perf.get(voter, [0.0, 0.0])
+            perf[voter] = [n * PERF_DECAY + 1, pnl * PERF_DECAY + signed_conf * ret_bps]
     return perf
 
 
 def _lstm_vote(rows, bar: Bar, tx, deps: SignalDeps, weight: float):
     """Ask the predictor; if down or slow, decide without it and warn once per outage."""
+    now = deps.clock.now()
+    state = tx.get("state", "predictor") or {}
+    if predictor_resting(state, now):
+        return None, f"predictor unavailable since {state.get('since')}", []
+    features = deps.lstm_input.window(tx, (bar.venue, rows))
+    if features is None:
+        return None, "LSTM warming up (not enough aligned bars)", []
     try:
-        features = deps.lstm_features(rows)
-        if features is None:
-            return None, "warming up", []
         prob = float(deps.predictor.predict([features])[0])
-    except TransientError as exc:
-        state = tx.get("state", "predictor") or {}
+    except (TransientError, PermanentError) as exc:
         warn = []
         if state.get("status") != "down":
-            now = deps.clock.now()
-            tx.put("state", "predictor", {"status": "down", "since": now.isoformat(), "error": str(exc)[:200]})
             warn.append(Notification(
                 kind="outage", severity=Severity.WARNING, title="LSTM predictor unavailable",
                 text=f"Signals continue without the LSTM voter: {str(exc)[:200]}",
                 dedupe_key=f"predictor-down:{now:%Y-%m-%dT%H}", created_at=now))
+        tx.put("state", "predictor", {"status": "down", "since": state.get("since") if state.get(
+            "status") == "down" else now.isoformat(), "checked_at": now.isoformat(), "error": str(exc)[:200]})
         return None, f"predictor unavailable: {str(exc)[:120]}", warn
-    if (tx.get("state", "predictor") or {}).get("status") == "down":
-        tx.put("state", "predictor", {"status": "up", "since": deps.clock.now().isoformat()})
-    side = Side.BUY if prob >= 0.5 else Side.SELL
-    confidence = abs(prob - 0.5) * 2
-    return Vote(voter="lstm", side=side, confidence=confidence, weight=weight), f"p={prob:.3f}", []
+    if state.get("status") == "down":
+        log.info("predictor back", extra={"down_since": state.get("since")})
+    if state.get("status") != "up":
+        tx.put("state", "predictor", {"status": "up", "since": now.isoformat(), "checked_at": now.isoformat()})
+    return vote_from_probability(prob, weight), f"p={prob:.3f}", []
 
 
 def on_reweight(tx: Transaction, deps: SignalDeps) -> list[Message]:
     """Nightly: move weight toward voters whose recent opinions paid, within bounds."""
     current, version = _weights(tx, deps)
-    perf: dict[str, float] = {}
-    for name in current:
-        perf[name] = 0.0
+    totals: dict[str, list[float]] = {}
     for venue_symbol_doc in _all_windows(tx):
-        for voter, score in venue_symbol_doc.get("perf", {}).items():
-            perf[voter] = perf.get(voter, 0.0) + score
-    new = reweight(current, perf)
+        for voter, (n, pnl) in venue_symbol_doc.get("perf", {}).items():
+            acc = totals.setdefault(voter, [0.0, 0.0])
+            acc[0] += n
+            acc[1] += pnl
+    perf = {k: VoterStats(trades=int(n), pnl=pnl) for k, (n, pnl) in totals.items() if k in current}
+    new = reweight(current, perf, min_trades=REWEIGHT_MIN_OPINIONS)
     now = deps.clock.now()
     tx.put("weights", "current", {"weights": new, "version": version + 1, "at": now.isoformat()})
-    tx.put("weights", f"v{version + 1}", {"weights": new, "previous": current, "performance": perf,
+    tx.put("weights", f"v{version + 1}", {"weights": new, "previous": current,
+                                          "performance": {k: [v.trades, v.pnl] for k, v in perf.items()},
                                           "at": now.isoformat()})
     log.info("ensemble re-weighted", extra={"version": version + 1, "weights": new, "performance": perf})
     return []

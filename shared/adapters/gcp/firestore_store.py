@@ -34,7 +34,8 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.adapters.local.sqlite_store import _comparable, _matches  # same query semantics
+from shared.adapters.query import comparable as _comparable  # same query semantics
+from shared.adapters.query import matches as _matches
 from shared.errors import TransientError
 from shared.ports import Document, Where
 

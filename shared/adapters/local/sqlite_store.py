@@ -5,49 +5,17 @@ create-if-absent. File-backed by default so a run can be inspected and resumed;
 from __future__ import annotations
 
 import json
-import operator
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from shared.adapters.query import comparable, matches
 from shared.ports import Document, Where
 
-_OPS = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}
 _DELETED = object()
-
-
-def _comparable(value: Any) -> Any:
-    """Compare numeric strings (our Decimals) as numbers, everything else as is."""
-    if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Decimal(str(value))
-    return value
-
-
-def _matches(doc: Document, where: Sequence[Where]) -> bool:
-    for field, op, value in where:
-        if op not in _OPS:
-            raise ValueError(f"unsupported query operator {op!r}")
-        if field not in doc:
-            return False
-        left, right = _comparable(doc[field]), _comparable(value)
-        try:
-            if not _OPS[op](left, right):
-                return False
-        except TypeError:
-            return False
-    return True
 
 
 class SqliteTransaction:
@@ -140,10 +108,10 @@ class SqliteStore:
                 "SELECT id, data FROM docs WHERE collection=? ORDER BY id", (collection,)
             ).fetchall()
         docs = [(doc_id, json.loads(data)) for doc_id, data in rows]
-        docs = [(i, d) for i, d in docs if _matches(d, where)]
+        docs = [(i, d) for i, d in docs if matches(d, where)]
         if order_by:
             docs = [(i, d) for i, d in docs if order_by in d]
-            docs.sort(key=lambda item: _comparable(item[1][order_by]), reverse=descending)
+            docs.sort(key=lambda item: comparable(item[1][order_by]), reverse=descending)
         return docs[:limit] if limit is not None else docs
 
     def collections(self) -> list[str]:
