@@ -27,7 +27,6 @@ from shared.ledger.money import split_symbol, to_quote
 from shared.ledger.position import ZERO, Position
 from shared.ports import Transaction
 
-
 TRANSIT = "transit"
 TOTALS = ("ledger", "totals")
 

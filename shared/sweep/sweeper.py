@@ -6,7 +6,8 @@
   balances are reduced, richest venue first.
 - Live: needs `sweep.live_enabled` and a Withdrawer for the venue; ONE withdrawal from the
   richest venue per check (the rest follows on later checks). A failed call is recorded as
-  "failed" and alerted, never retried blindly (a retry could send twice).
+  "failed", alerted, and blocks further live sweeps (`state/sweep`) until an operator has
+  checked the venue and cleared it: a blind retry could send twice.
 Every sweep (and every refusal) is notified and audited. The caller lowers the day's
 reference equity by what left the books: a sweep is not a trading loss.
 """
@@ -28,6 +29,7 @@ from shared.sweep.policy import SweepDue, allowed, due, gbp_rate
 from shared.sweep.port import Withdrawer
 
 SWEEPS = "sweeps"
+BLOCK = ("state", "sweep")
 ZERO = Decimal(0)
 
 
@@ -76,6 +78,9 @@ def check(tx: Transaction, *, venues: Iterable[str], marks: Mapping[str, Decimal
 def _live(tx, now, found: SweepDue, cfg: SweepConfig, holdings, unit_usd, withdrawers) -> SweepOutcome:
     if not cfg.live_enabled:
         return _refused(tx, now, found, "live sweeping is not enabled (sweep.live_enabled)")
+    blocked = (tx.get(*BLOCK) or {}).get("blocked_by")
+    if blocked:
+        return _refused(tx, now, found, f"sweep {blocked} failed; check the venue and clear state/sweep")
     held, venue = holdings[0] if holdings else (ZERO, "")
     amount = min(held, found.amount / unit_usd)
     if amount <= 0:
@@ -88,6 +93,7 @@ def _live(tx, now, found: SweepDue, cfg: SweepConfig, holdings, unit_usd, withdr
     try:
         result = withdrawer.withdraw(cfg.asset, amount, wallet.address, wallet.tag, params)
     except Exception as exc:  # noqa: BLE001 - recorded and alerted; never retried blindly
+        tx.put(*BLOCK, {"blocked_by": f"sweep-{now:%Y%m%dT%H%M}", "at": now.isoformat()})
         return _record(tx, now, found, cfg, amount, ZERO, "failed", "live",
                        legs=[{"venue": venue, "amount": str(amount)}], error=str(exc)[:300])
     book.adjust_balance(tx, venue, cfg.asset, -amount)
