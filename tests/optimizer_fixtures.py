@@ -35,7 +35,7 @@ class WaveHistory:
             if start <= t < end:
                 out.append(Bar(venue=venue, symbol=symbol, open_time=t, open=Decimal(f"{a.open[i]:.6f}"),
                                high=Decimal(f"{a.high[i]:.6f}"), low=Decimal(f"{a.low[i]:.6f}"),
-                               close=Decimal(f"{a.close[i]:.6f}"), volume=Decimal("1000000")))
+                               close=Decimal(f"{a.close[i]:.6f}"), volume=Decimal(1000000)))
         return out
 
     def write(self, bars):

@@ -86,7 +86,7 @@ def backtest(
 ) -> None:
     """Backtest one strategy with the live rules (next-bar fills, taker fee, slippage, sizing)."""
     from shared.backtest import compute, report, run
-    from shared.handlers.optimizer import backtest_config, _symbols
+    from shared.handlers.optimizer import _symbols, backtest_config
     from shared.strategies.registry import get_plugin
 
     deps = _deps(config_dir, data)
@@ -125,7 +125,7 @@ def optimize(
     """Walk-forward search of one strategy's YAML ranges; prints and reports the outcome.
     (Research only: nothing is applied - the optimizer step and `params approve` do that.)"""
     from shared.backtest import report
-    from shared.handlers.optimizer import backtest_config, _symbols
+    from shared.handlers.optimizer import _symbols, backtest_config
     from shared.optimize.job import run_job
     from shared.optimize.space import Space
     from shared.strategies.registry import get_plugin

@@ -134,14 +134,12 @@ def _walk(ev_idx, ev_side, open_, close, volume, n, cash0, fee, half_bps, impact
             break
         if ev_side[k] > 0 and qty == 0.0:
             equity = cash
-            if equity > peak:
-                peak = equity
+            peak = max(peak, equity)
             budget = cash / (1.0 + fee)
             if live:
                 notional = _live_size(ring, nres, window, equity, peak, quote_usd, base_usd, kfrac,
                                       kmin, kcap, hdd_pct, hdd_clip, max_order_usd)
-                if notional > budget:
-                    notional = budget
+                notional = min(notional, budget)
             else:
                 notional = budget
             if notional <= 0.0:
@@ -159,19 +157,16 @@ def _walk(ev_idx, ev_side, open_, close, volume, n, cash0, fee, half_bps, impact
             dc[nf] = -(cost + fee_amt)
             nf += 1
             entry_bar, entry_px, entry_cost, entry_fee = f, px, cost, fee_amt
-            if cash + qty * px > peak:
-                peak = cash + qty * px
+            peak = max(peak, cash + qty * px)
         elif ev_side[k] < 0 and qty > 0.0:
             equity = cash + qty * close[t]
-            if equity > peak:
-                peak = equity
+            peak = max(peak, equity)
             px = open_[f] * (1.0 - _slip(qty, volume[t], half_bps, impact_bps, max_bps))
             nf, nt, nres, cash, fees_paid = _close(
                 f, px, qty, fee, cash, fees_paid, fill_bar, dq, dc, nf, tr, nt, ring, nres, window,
                 entry_bar, entry_px, entry_cost, entry_fee)
             qty = 0.0
-            if cash > peak:
-                peak = cash
+            peak = max(peak, cash)
     if close_at_end and qty > 0.0 and n > 0:
         px = close[n - 1] * (1.0 - _slip(qty, volume[n - 1], half_bps, impact_bps, max_bps))
         # the exit fills at the last bar's close: book it on that bar

@@ -24,7 +24,6 @@ import numpy as np
 
 from shared.backtest.engine import BacktestResult
 
-
 _LOG_ANNUAL_CAP = math.log1p(1e6)  # annualised returns are capped at 1e8 %
 
 
@@ -110,7 +109,7 @@ def from_series(equity: np.ndarray, initial: float, pnl: np.ndarray, position: n
     exposure = float(np.mean(position > 0)) if n else 0.0
     return Metrics(
         total_return_pct=total * 100.0, sharpe=sharpe, sortino=sortino, calmar=calmar,
-        max_drawdown_pct=mdd * 100.0, win_rate=win_rate, profit_factor=pf, trades=int(len(pnl)),
+        max_drawdown_pct=mdd * 100.0, win_rate=win_rate, profit_factor=pf, trades=len(pnl),
         exposure_pct=exposure * 100.0, fees_paid=float(fees_paid), bars=n)
 
 

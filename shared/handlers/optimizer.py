@@ -149,7 +149,7 @@ def _optimise(body: OptimizerRequest, spec: StrategySpec, current: dict, deps: O
         bars, source = window_bars(history=deps.history, market=deps.market, venue=cfg.venue,
                                    symbols=symbols, start=body.window_start, end=body.window_end,
                                    cfg=cfg.history)
-        extra.update(data_source=source, bars=len(bars[0]))
+        extra.update(data_source=source, bars=len(bars[0]), data_s=round(deps.timer() - t0, 3))
         space = Space.of(spec)
         configs = [backtest_config(s, deps) for s in symbols]
         outcome = run_job(plugin=get_plugin(spec.plugin), space=space, current=current, bars=bars,

@@ -31,7 +31,7 @@ def align(per_symbol: Sequence[Sequence[Bar]]) -> list[BarArrays]:
     """BarArrays per symbol over the open times every symbol has."""
     if not per_symbol:
         return []
-    common = set(b.open_time for b in per_symbol[0])
+    common = {b.open_time for b in per_symbol[0]}
     for bars in per_symbol[1:]:
         common &= {b.open_time for b in bars}
     out = []

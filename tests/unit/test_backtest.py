@@ -6,8 +6,15 @@ import sys
 import numpy as np
 import pytest
 
-from shared.backtest import BacktestConfig, LiveSizing, Slippage, compute, run, signal_events
-from shared.backtest import engine
+from shared.backtest import (
+    BacktestConfig,
+    LiveSizing,
+    Slippage,
+    compute,
+    engine,
+    run,
+    signal_events,
+)
 from shared.risk.config import Sizing
 from shared.strategies.base import BarArrays, VoteSeries
 from tests.backtest_fixtures import random_bars, sma_cross_votes

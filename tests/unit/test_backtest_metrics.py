@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from shared.backtest.metrics import (
-    Segment, from_series, max_drawdown, ratio_metrics, returns_of, stitched, trade_metrics,
+    Segment,
+    from_series,
+    max_drawdown,
+    ratio_metrics,
+    returns_of,
+    stitched,
+    trade_metrics,
 )
 
 

@@ -1,5 +1,7 @@
 """Walk-forward splits (no leak), look-ahead detection, search space, searches, budget."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,13 @@ from shared.optimize import objective as obj
 from shared.optimize.search import Evaluator, Task, search_fold
 from shared.optimize.space import Dim, Space
 from shared.optimize.walkforward import (
-    Fold, LookAheadError, assert_causal, check_splits, oos_votes, sizes, splits,
+    Fold,
+    LookAheadError,
+    assert_causal,
+    check_splits,
+    oos_votes,
+    sizes,
+    splits,
 )
 from shared.strategies import PLUGINS, StrategySpec
 from tests.backtest_fixtures import LookAhead, Spy, random_bars, wave_bars
@@ -25,7 +33,7 @@ def test_splits_roll_forward_and_never_overlap():
         (400, 700, 700, 800), (500, 800, 800, 900), (600, 900, 900, 1000)]
     check_splits(folds, 1000)
     # out-of-sample stretches tile the end of the window without gaps
-    assert all(a.oos_end == b.oos_start for a, b in zip(folds, folds[1:]))
+    assert all(a.oos_end == b.oos_start for a, b in itertools.pairwise(folds))
     with pytest.raises(ValueError, match="leaks"):
         check_splits([Fold(0, 0, 310, 300, 400)], 1000)
     assert sizes(1000, 4, 3.0) == (426, 142)
@@ -56,7 +64,7 @@ def test_a_look_ahead_strategy_is_caught_and_honest_ones_pass():
     bars = random_bars(5_000, seed=6)
     with pytest.raises(LookAheadError, match="later bars"):
         assert_causal(LookAhead(), bars, {})
-    for name, plugin in PLUGINS.items():
+    for plugin in PLUGINS.values():
         assert_causal(plugin, bars, dict(plugin.defaults))
 
 
