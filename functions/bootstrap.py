@@ -62,6 +62,7 @@ class Infra:
     topology: Topology
     config_dir: str = "config"
     notify_local_dir: str | None = None  # notifications to <dir>/notifications.jsonl only
+    predictor: str | None = "config"  # LSTM voter: "config" (config/ml.yaml), None, or a URL
 
 
 @dataclass
@@ -109,8 +110,9 @@ def build_infra(environ: dict[str, str] | None = None) -> Infra:
         from shared.adapters.gcp.secret_manager import SecretManagerSecrets
 
         secrets = SecretManagerSecrets(project=project)
+    predictor = env.get("TW_PREDICTOR", "config")
     return Infra(store, bus, clock, secrets, topology, env.get("TW_CONFIG_DIR", "config"),
-                 env.get("TW_NOTIFY_LOCAL_DIR") or None)
+                 env.get("TW_NOTIFY_LOCAL_DIR") or None, None if predictor == "none" else predictor)
 
 
 def infra() -> Infra:
@@ -146,5 +148,6 @@ def _deps(step: str, module: Any, base: Infra) -> Any:
         return module.build_deps(store=base.store, clock=base.clock, secrets=base.secrets,
                                  config_path=Path(base.config_dir) / "notifications.yaml",
                                  local_dir=base.notify_local_dir)
+    extra = {"predictor": base.predictor} if step == "signal" else {}
     return module.build_deps(store=base.store, clock=base.clock, bus=base.bus, secrets=base.secrets,
-                             config_dir=base.config_dir)
+                             config_dir=base.config_dir, **extra)

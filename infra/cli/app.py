@@ -61,6 +61,7 @@ def run(
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where runs/<id>/ is written."),
     crash: str | None = typer.Option(None, "--crash", help="Plant a crash: ASSET:HOURS:PCT, e.g. BTC:3:15."),
     emulators: bool = typer.Option(False, "--emulators", help="Run through the Pub/Sub and Firestore emulators."),
+    arbitrage: bool = typer.Option(True, "--arbitrage/--no-arbitrage", help="Run the arbitrage scanner."),
     predictor: str | None = typer.Option(
         None, "--predictor", help="URL of a running LSTM predictor (python -m runtime.predictor); default: no LSTM voter."),
     show_notifications: bool = typer.Option(False, "--show-notifications", help="Print the hourly summaries sent."),
@@ -77,7 +78,8 @@ def run(
         except ValueError:
             raise typer.BadParameter("use ASSET:HOURS:PCT, e.g. BTC:3:15", param_hint="--crash")
     cfg = RunConfig(hours=hours, seed=seed, venues=list(venues) if venues else None,
-                    config_dir=config_dir, runs_dir=runs_dir, crash=planted, predictor=predictor)
+                    config_dir=config_dir, runs_dir=runs_dir, crash=planted, predictor=predictor,
+                    arbitrage=arbitrage)
     if emulators:
         from infra.local.emulator_stack import EmulatorPipeline as Pipeline
     else:
@@ -118,7 +120,13 @@ def _print_summary(s: dict) -> None:
     ]
     rows += [(f"  denied: {k}", v) for k, v in s["denied_by_reason"].items()]
     rows += [
-        ("fills", s["fills"]), ("fees (USDT)", s["fees_usd"]),
+        ("fills (all)", s["fills"]),
+        ("arbitrage executed / fills", f"{s['arbitrage_executed']} / {s['arbitrage_fills']}"),
+        ("arbitrage near misses", sum(s["near_misses_by_reason"].values())),
+    ]
+    rows += [(f"  missed: {k}", v) for k, v in s["near_misses_by_reason"].items()]
+    rows += [
+        ("fees (USDT)", s["fees_usd"]),
         ("realised PnL (USDT)", s["realised_pnl_usd"]), ("total PnL incl. open (USDT)", s["total_pnl_usd"]),
         ("closed trades", s["closed_trades"]),
         ("win rate", "n/a" if s["win_rate"] is None else f"{s['win_rate']:.1%}"),

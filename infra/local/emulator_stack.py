@@ -162,6 +162,7 @@ class EmulatorPipeline(LocalPipeline):
         from shared.adapters.local.secrets import EnvFileSecrets
 
         self._closed = False
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per push is noise here
         self.emulators = (emulators or Emulators()).start()
         self.emulators.export()
         atexit.register(self.close)
@@ -178,7 +179,8 @@ class EmulatorPipeline(LocalPipeline):
             self.pubsub.ensure_topology(topology, push_endpoints=urls)
             bootstrap.install(bootstrap.Infra(
                 store=store, bus=self.tracking, clock=bootstrap.MessageClock(), secrets=EnvFileSecrets(),
-                topology=topology, config_dir=str(cfg.config_dir), notify_local_dir=str(cfg.run_dir)))
+                topology=topology, config_dir=str(cfg.config_dir), notify_local_dir=str(cfg.run_dir),
+                predictor=cfg.predictor))
             self.bus = _ReplayBus(self.tracking, store)
             self.consumer = ExecutorConsumer(bus=self.tracking, store=store, clock=self.clock,
                                              topology=topology, deps=self.deps["executor"])

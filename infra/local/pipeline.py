@@ -26,8 +26,10 @@ from shared.config.venues import MarketConfig, load_market_config
 from shared.contracts import MESSAGE_TYPES, Envelope, Notification, wrap
 from shared.contracts.envelope import derive_id
 from shared.delivery import run_step
+from shared.errors import ExchangeUnavailable
 from shared.execution.paper import PaperExchange
 from shared.handlers import executor, optimizer, risk, signal
+from shared.ledger import book
 from shared.market.simulator import MarketSimulator
 from shared.risk.config import load_risk_config
 
@@ -46,6 +48,7 @@ class RunConfig:
     run_id: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
     crash: tuple[str, float, float] | None = None  # (asset, hours from start, drop pct)
     predictor: str | None = None  # URL of an LSTM predictor service; None: no LSTM voter
+    arbitrage: bool = True  # run the executor's arbitrage scanner on the books every minute
 
     @property
     def run_dir(self) -> Path:
@@ -95,6 +98,9 @@ class LocalPipeline:
         }
         self.modules = {"signal": signal, "risk": risk, "executor": executor, "optimizer": optimizer,
                         "notification": self._notification_module()}
+        self.arb = self._arbitrage_engine() if cfg.arbitrage else None
+        with self.store.transaction() as tx:  # the paper portfolio every venue starts with
+            book.seed_balances(tx, venues, self.deps["risk"].config.portfolio.start_balances)
         for consumer in self.CONSUMERS:
             for sub in self.topology.subscriptions_of(consumer):
                 self.bus.subscribe(sub.name, partial(self._deliver, consumer))
@@ -102,6 +108,30 @@ class LocalPipeline:
         self.equity_curve: list[tuple[str, Decimal]] = []
 
     # -- wiring ---------------------------------------------------------------------------
+    def _arbitrage_engine(self):
+        from shared.execution.arbitrage import build_engine
+        from shared.execution.config import load_executor_config
+
+        cfg = load_executor_config(self.cfg.config_dir / "executor.yaml")
+        venues = {v.name: self.paper for v in self.market.enabled_venues}
+        return build_engine(self.market, cfg, venues, self.sim.book, self.clock)
+
+    def scan_arbitrage(self) -> None:
+        """The executor's hot path on this minute's books: executions go to `executions`."""
+        from shared.execution.arbitrage import inventory_from_store
+
+        books = {}
+        for venue in self.market.enabled_venues:
+            for symbol in self.market.symbols_of(venue.name):
+                try:
+                    books[(venue.name, symbol)] = self.sim.book(venue.name, symbol)
+                except ExchangeUnavailable:
+                    continue  # the venue is in a simulated outage
+        self.arb.gate.refresh(self.store)
+        for ex in self.arb.scan_and_execute(books, inventory_from_store(self.store), self.clock):
+            self.bus.publish("executions", wrap(ex, ts=self.clock.now(), id=ex.execution_id),
+                             ordering_key=ex.symbol)
+
     def _notification_module(self):
         from shared.handlers import notification
 
@@ -143,6 +173,10 @@ class LocalPipeline:
             self.publish_bar(bar)
         self.fire_scheduler(at)
         self.bus.drain()
+        if self.arb is not None:
+            self.scan_arbitrage()
+            self.bus.drain()
+            self.arb.writer.flush(self.store)
         self.equity_curve.append((at.isoformat(), self.trading_pnl()))
 
     def trading_pnl(self) -> Decimal:

@@ -40,6 +40,9 @@ def build(pipeline) -> dict:
     sent_file = pipeline.cfg.run_dir / "notifications.jsonl"
     sent = len(sent_file.read_text().splitlines()) if sent_file.exists() else 0
     stats = bus.stats
+    arbs = [d for _, d in store.query("arbitrage")]
+    misses = Counter(d.get("reason", "?") for _, d in store.query("near_misses"))
+    arb_fills = [d for d in fills if d.get("source") in ("arbitrage", "hedge")]
     summary = {
         "run_id": pipeline.cfg.run_id,
         "seed": pipeline.cfg.seed,
@@ -58,6 +61,10 @@ def build(pipeline) -> dict:
         "fees_usd": str(fees.quantize(Decimal("0.01"))),
         "realised_pnl_usd": str(realised.quantize(Decimal("0.01"))),
         "total_pnl_usd": str(total.quantize(Decimal("0.01"))),
+        "arbitrage_executed": len(arbs),
+        "arbitrage_fills": len(arb_fills),
+        "arbitrage_legging_losses": sum(1 for d in arbs if Decimal(d.get("legging_loss", "0")) > 0),
+        "near_misses_by_reason": dict(sorted(misses.items())),
         "closed_trades": len(trades),
         "win_rate": round(sum(1 for t in trades if t > 0) / len(trades), 4) if trades else None,
         "max_drawdown_usd": str(max_drawdown([v for _, v in pipeline.equity_curve]).quantize(Decimal("0.01"))),

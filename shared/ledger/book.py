@@ -2,6 +2,7 @@
 
 Documents written (the contract other steps read):
 - positions/{venue}:{symbol}: Position.to_doc() (quantity, avg_cost, realised_pnl, fees, mark_price)
+  of the strategies' long-only book; positions/{venue}:{symbol}:arb the signed arbitrage book
 - balances/{venue}:{asset}: {venue, asset, total}
 - executions/{execution_id}: client_order_id, venue, symbol, side, filled_quantity, price, fee,
   fee_usd, realised_pnl, realised_pnl_usd, notional_usd, strategy, source, status, latency_ms,
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from shared.contracts import Execution, Side
+from shared.contracts import Execution, OrderSource, Side
 from shared.ledger.money import split_symbol, to_quote
 from shared.ledger.position import ZERO, Position
 from shared.ports import Transaction
@@ -92,6 +93,15 @@ def _empty_day(day: str) -> dict:
             "volume_usd": "0"}
 
 
+def is_arbitrage(ex: Execution) -> bool:
+    """Arbitrage legs and their hedges live in their own signed book per venue/symbol."""
+    return ex.source in (OrderSource.ARBITRAGE, OrderSource.HEDGE)
+
+
+def position_key(venue: str, symbol: str, arbitrage: bool = False) -> str:
+    return f"{venue}:{symbol}:arb" if arbitrage else f"{venue}:{symbol}"
+
+
 def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Decimal], quote: str) -> Booked:
     """Apply one execution once; a duplicate (same execution_id) changes nothing."""
     if tx.get("executions", ex.execution_id) is not None:
@@ -100,15 +110,18 @@ def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Dec
         tx.put("executions", ex.execution_id, _doc(ex, ZERO, ZERO, ZERO, quote))
         return Booked(ZERO, ZERO, False)
     base, sym_quote = split_symbol(ex.symbol)
-    key = f"{ex.venue}:{ex.symbol}"
+    arbitrage = is_arbitrage(ex)
+    key = position_key(ex.venue, ex.symbol, arbitrage)
     position = Position.from_doc(tx.get("positions", key), ex.venue, ex.symbol)
     fee_in_quote = ex.fee if ex.fee_currency == sym_quote else ex.fee * ex.price
     qty = ex.filled_quantity
-    if ex.side is Side.SELL:
+    if ex.side is Side.SELL and not arbitrage:
         qty = min(qty, position.quantity)
     realised = ZERO
+    reducing = position.quantity != 0 and (position.quantity > 0) != (ex.side is Side.BUY)
     if qty > 0:
-        position, realised = position.apply_fill(ex.side, qty, ex.price, fee_in_quote)
+        position, realised = position.apply_fill(ex.side, qty, ex.price, fee_in_quote,
+                                                 allow_short=arbitrage)
     mark = mark_prices.get(ex.symbol)
     if mark:
         position = replace(position, mark_price=mark)
@@ -123,7 +136,9 @@ def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Dec
     realised_usd = to_quote(realised, sym_quote, mark_prices, quote)
     fee_usd = to_quote(fee_in_quote, sym_quote, mark_prices, quote)
     tx.put("executions", ex.execution_id, _doc(ex, realised, realised_usd, fee_usd, quote, mark_prices))
-    closed = ex.side is Side.SELL and qty > 0
+    closed = ex.side is Side.SELL and qty > 0 and not arbitrage  # a strategy round trip closed
+    if arbitrage and reducing:
+        closed = False  # arbitrage legs realise against the book, not as strategy trades
     if closed:
         tx.put("trades", ex.execution_id, {
             "venue": ex.venue, "symbol": ex.symbol, "strategy": ex.strategy,

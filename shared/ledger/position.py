@@ -1,9 +1,13 @@
 """A position on one venue and symbol, average-cost accounting with fees in the basis.
 
-Buying adds `price*qty + fee` to the cost basis; selling realises
-`price*qty - fee - avg_cost*qty`. So over any sequence of fills
+Opening or adding folds the fee into the average entry price (a long's cost rises by the
+fee, a short's entry falls by it); reducing realises `(price - avg) * qty - fee` for a
+long and `(avg - price) * qty - fee` for a short. So over any sequence of fills
 `realised + unrealised == sum(sell proceeds) - sum(buy costs) - sum(fees) + mark*qty`.
-Quantities never go negative (spot, long-only inventory).
+
+Strategy books are spot and long-only (a sell larger than the position is an error);
+the arbitrage book is signed: it records inventory moved between venues relative to the
+start, so a sell on one venue may take it below zero (`allow_short=True`).
 """
 
 from __future__ import annotations
@@ -40,24 +44,38 @@ class Position:
     def market_value(self) -> Decimal:
         return self.quantity * self.mark_price
 
-    def apply_fill(self, side: Side, quantity: Decimal, price: Decimal, fee: Decimal) -> tuple[Position, Decimal]:
+    def apply_fill(
+        self, side: Side, quantity: Decimal, price: Decimal, fee: Decimal, *, allow_short: bool = False
+    ) -> tuple[Position, Decimal]:
         """Return the new position and the PnL this fill realised (quote currency)."""
         if quantity <= 0 or price <= 0 or fee < 0:
             raise ValueError(f"bad fill qty={quantity} price={price} fee={fee}")
-        if side is Side.BUY:
-            basis = self.avg_cost * self.quantity + price * quantity + fee
-            qty = self.quantity + quantity
-            return replace(self, quantity=qty, avg_cost=basis / qty, fees=self.fees + fee,
-                           mark_price=self.mark_price or price), ZERO
-        if quantity > self.quantity:
-            raise ValueError(f"sell {quantity} exceeds position {self.quantity} on {self.key}")
-        realised = price * quantity - fee - self.avg_cost * quantity
-        qty = self.quantity - quantity
-        return replace(
-            self, quantity=qty, avg_cost=self.avg_cost if qty else ZERO,
-            realised_pnl=self.realised_pnl + realised, fees=self.fees + fee,
-            mark_price=self.mark_price or price,
-        ), realised
+        delta = quantity * side.sign
+        q = self.quantity
+        if not allow_short and q + delta < 0:
+            raise ValueError(f"sell {quantity} exceeds position {q} on {self.key}")
+        if q == 0 or (q > 0) == (delta > 0):
+            return self._open(delta, price, fee), ZERO
+        closing = min(quantity, abs(q))
+        closing_fee = fee * closing / quantity
+        direction = 1 if q > 0 else -1
+        realised = (price - self.avg_cost) * closing * direction - closing_fee
+        left = q + closing * side.sign
+        reduced = replace(self, quantity=left, avg_cost=self.avg_cost if left else ZERO,
+                          realised_pnl=self.realised_pnl + realised, fees=self.fees + closing_fee,
+                          mark_price=self.mark_price or price)
+        rest = quantity - closing
+        if rest > 0:  # the fill crossed zero: the remainder opens the other side
+            reduced = reduced._open(rest * side.sign, price, fee - closing_fee)
+        return reduced, realised
+
+    def _open(self, delta: Decimal, price: Decimal, fee: Decimal) -> Position:
+        """Add to (or start) a position in the direction of `delta` (signed quantity)."""
+        q = self.quantity + delta
+        fee_per_unit_signed = fee if delta > 0 else -fee
+        basis = self.avg_cost * abs(self.quantity) + price * abs(delta) + fee_per_unit_signed
+        return replace(self, quantity=q, avg_cost=basis / abs(q), fees=self.fees + fee,
+                       mark_price=self.mark_price or price)
 
     def to_doc(self) -> dict:
         return {
