@@ -86,13 +86,20 @@ def handle_update(update: Update, deps: CommandDeps) -> list[Reply]:
     return [Reply(chat, text, callback.id if callback else None, callback_text)]
 
 
+REBALANCE_DECIDED = {"rebalance_approve": "approved", "rebalance_reject": "rejected"}
+REBALANCE_PLANS = "rebalance_plans"
+
+
 def _route(update: Update, tx: Transaction, deps: CommandDeps,
            controls: list[Control]) -> tuple[str, str]:
     if update.callback_query is not None:
         action, _, job = (update.callback_query.data or "").partition(":")
         if action in DECIDED and job:
-            text = _decide(job, DECIDED[action], update, tx, deps)
+            text = _decide(job, DECIDED[action], update, tx, deps, controls)
             return text, f"{DECIDED[action].capitalize()} {job}"[:200]
+        if action in REBALANCE_DECIDED and job:
+            text = _decide_rebalance(job, REBALANCE_DECIDED[action], update, tx, deps)
+            return text, f"Rebalance {REBALANCE_DECIDED[action]}"[:200]
         return md.escape("That button is not one of mine."), "Unknown action"
     command, arg = parse_command(update.message.text or "") if update.message else ("", "")
     if command in ("halt", "resume"):
@@ -101,7 +108,7 @@ def _route(update: Update, tx: Transaction, deps: CommandDeps,
     if command in ("approve", "reject"):
         if not arg:
             return md.escape(f"Usage: /{command} <job id>"), ""
-        return _decide(arg.split()[0], DECIDED[command], update, tx, deps), ""
+        return _decide(arg.split()[0], DECIDED[command], update, tx, deps, controls), ""
     readers = {"status": _status, "pnl": _pnl, "positions": _positions, "mode": _mode,
                "help": _help, "start": _help}
     if command in readers:
@@ -145,19 +152,40 @@ def _resume(reason: str, update: Update, tx: Transaction, deps: CommandDeps,
     return f"✅ {md.bold('Trading resumed')}\n{md.escape(f'By {update.actor}: {reason}.')}"
 
 
-def _decide(job_id: str, status: str, update: Update, tx: Transaction, deps: CommandDeps) -> str:
-    job = tx.get(JOBS, job_id)
-    if job is None:
-        return md.escape(f"Unknown optimizer job {job_id}.")
-    if job.get("status") != "recommended":
-        by = f" by {job['decided_by']}" if job.get("decided_by") else ""
-        return md.escape(f"Job {job_id} is {job.get('status')}{by}: nothing to decide.")
+def _decide(job_id: str, status: str, update: Update, tx: Transaction, deps: CommandDeps,
+            controls: list[Control]) -> str:
+    """Approve (apply a new parameter version, then tell the signal step to reload) or reject
+    a recommended optimizer job; both go through the versioned-parameter module."""
+    from shared.params import versions
+
     now = deps.clock.now()
-    tx.put(JOBS, job_id, {**job, "status": status, "decided_by": update.actor,
-                          "decided_at": now.isoformat()})
-    _audit(tx, update, deps, f"optimizer_{status}", job_id=job_id,
-           strategy=job.get("strategy", ""))
-    return md.escape(f"Job {job_id} ({job.get('strategy', '?')}) {status} by {update.actor}.")
+    try:
+        if status == "approved":
+            applied = versions.approve(tx, job_id, actor=update.actor, at=now)
+            controls.append(applied.control)
+            detail = f" → {applied.strategy} v{applied.version}"
+        else:
+            versions.reject(tx, job_id, actor=update.actor, at=now, reason="rejected in Telegram")
+            detail = ""
+    except versions.ParamsError as exc:
+        return md.escape(str(exc))
+    strategy = (tx.get(JOBS, job_id) or {}).get("strategy", "?")
+    _audit(tx, update, deps, f"optimizer_{status}", job_id=job_id, strategy=strategy)
+    return md.escape(f"Job {job_id} ({strategy}) {status} by {update.actor}{detail}.")
+
+
+def _decide_rebalance(plan_id: str, status: str, update: Update, tx: Transaction, deps: CommandDeps) -> str:
+    """A live-mode rebalance plan is only proposed; a human approves or rejects it here."""
+    plan = tx.get(REBALANCE_PLANS, plan_id)
+    if plan is None:
+        return md.escape(f"Unknown rebalance plan {plan_id}.")
+    if plan.get("status") != "proposed":
+        return md.escape(f"Rebalance plan {plan_id} is {plan.get('status')}: nothing to decide.")
+    now = deps.clock.now()
+    tx.put(REBALANCE_PLANS, plan_id, {**plan, "status": status, "decided_by": update.actor,
+                                      "decided_at": now.isoformat()})
+    _audit(tx, update, deps, f"rebalance_{status}", plan_id=plan_id)
+    return md.escape(f"Rebalance plan {plan_id} {status} by {update.actor}.")
 
 
 def _refuse(update: Update, chat: int, tx: Transaction, deps: CommandDeps) -> Reply:

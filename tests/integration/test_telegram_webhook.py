@@ -172,22 +172,41 @@ def test_read_commands_answer_with_valid_markdown(h):
 
 def test_approve_by_button_and_reject_by_command(h):
     for job in ("job-1", "job-2"):
-        h.store.put("optimizer_jobs", job, {"job_id": job, "strategy": "momentum",
-                                            "status": "recommended"})
+        h.store.put("optimizer_jobs", job, {
+            "job_id": job, "strategy": "momentum", "status": "recommended",
+            "current_params": {"lookback": 10, "threshold": 0.0035},
+            "recommended_params": {"lookback": 14, "threshold": 0.004}})
     h.post(callback_update(7001, OPERATOR_CHAT, OPERATOR, "approve:job-1"))
     job = h.store.get("optimizer_jobs", "job-1")
     assert job["status"] == "approved" and job["decided_by"] == f"telegram:{OPERATOR}"
     assert job["decided_at"] == T0.isoformat()
+    # the approval applied a new parameter version and told the fleet to reload it
+    params = h.store.get("params", "momentum")
+    assert params["values"] == {"lookback": 14, "threshold": 0.004}
+    assert params["version"] == job["applied_version"] >= 1
+    [reload] = [c for c in h.controls if c.command.value == "reload_params"]
+    assert reload.args["strategy"] == "momentum"
     [answer] = h.telegram.sent("answerCallbackQuery")
     assert answer == {"callback_query_id": "cbq-7001", "text": "Approved job-1"}
 
     h.command("/reject job-2")
     assert h.store.get("optimizer_jobs", "job-2")["status"] == "rejected"
+    assert h.store.get("params", "momentum")["version"] == params["version"]  # unchanged
     h.command("/approve job-2")
-    assert "is rejected by telegram:42: nothing to decide" in h.replies()[-1].replace("\\", "")
+    assert "job-2 is rejected" in h.replies()[-1].replace("\\", "")
     h.command("/approve job-404")
-    assert "Unknown optimizer job job\\-404" in h.replies()[-1]
-    assert sorted(a["kind"] for a in h.audit()) == ["optimizer_approved", "optimizer_rejected"]
+    assert "unknown optimizer job job\\-404" in h.replies()[-1]
+    kinds = [a["kind"] for a in h.audit()]
+    assert "optimizer_approved" in kinds and "optimizer_rejected" in kinds
+
+
+def test_rebalance_plan_buttons_decide_a_proposed_plan(h):
+    h.store.put("rebalance_plans", "plan-1", {"plan_id": "plan-1", "status": "proposed", "asset": "BTC"})
+    h.post(callback_update(7201, OPERATOR_CHAT, OPERATOR, "rebalance_approve:plan-1"))
+    plan = h.store.get("rebalance_plans", "plan-1")
+    assert plan["status"] == "approved" and plan["decided_by"] == f"telegram:{OPERATOR}"
+    h.post(callback_update(7202, OPERATOR_CHAT, OPERATOR, "rebalance_reject:plan-1"))
+    assert h.store.get("rebalance_plans", "plan-1")["status"] == "approved"  # decided once
 
 
 def test_a_button_pressed_in_a_foreign_chat_is_refused(h):
