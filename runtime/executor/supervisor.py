@@ -73,6 +73,15 @@ class Supervisor:
         return task
 
     async def _startup(self) -> None:
+        try:
+            await self._reconcile_then_trade()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # /ready stays 503 and /health reports it: the instance is replaced
+            log.exception("executor start-up failed")
+            raise
+
+    async def _reconcile_then_trade(self) -> None:
         svc = self.service
         if self.prepare is not None:
             await asyncio.to_thread(self.prepare)
@@ -132,11 +141,11 @@ class Supervisor:
 
     # -- health -------------------------------------------------------------------------
     def healthy(self) -> bool:
-        """False only when trading started and a thread or task it needs has died."""
-        if not self.trading:
-            return True
+        """False when start-up failed, or trading started and a thread or task it needs died."""
         dead = [t.get_name() for t in self._tasks if t.done() and not t.cancelled()
-                and t.get_name() != "executor-startup"]
+                and (t.exception() is not None or t.get_name() != "executor-startup")]
+        if not self.trading:
+            return not dead
         return self.hot.alive() and self.publisher.alive() and not dead
 
     # -- stop ---------------------------------------------------------------------------

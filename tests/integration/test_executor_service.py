@@ -307,3 +307,44 @@ def test_pubsub_dead_letters_are_listed_and_requeued_through_the_api(pubsub_bus)
     raw = wait_for(lambda: pubsub_bus.pull("risk-executions", timeout=2.0), timeout=15, what="raw requeue")
     assert raw[0][0] == b"not json" and raw[0][1]["type"] == "execution"
     store.close()
+
+
+@pytest.mark.emulators
+def test_on_pubsub_the_consumer_trades_orders_and_hears_control_and_the_dlq_is_wired(pubsub_bus):
+    settings = ExecutorSettings(mode="paper", books="simulated", bus="pubsub", config_dir=str(ROOT / "config"),
+                                flush_interval_s=0.1, version="test")
+    store = SqliteStore(":memory:")
+    rt = build_runtime(settings, store=store, bus=pubsub_bus, clock=WallClock(),
+                       secrets=EnvFileSecrets(environ=TOKENS, secrets_dir="/nonexistent"))
+    assert type(rt.service.dlq).__name__ == "PubSubDeadLetters"
+    consumer = rt.supervisor.consumer
+    with TestClient(attach(rt)) as client:
+        wait_for(lambda: client.get("/ready").status_code == 200, what="/ready 200")
+        now = rt.clock.now()
+        order = OrderMsg(client_order_id=client_order_id("pubsub-svc-order"), venue="okx", symbol="ETH/USDT",
+                         side=Side.SELL, quantity=Decimal("0.01"),
+                         reference_price=rt.cache.get("okx", "ETH/USDT").top().bid,
+                         source=OrderSource.SIGNAL, strategy="test", cause_id="pubsub-svc", created_at=now)
+        pubsub_bus.publish("orders", wrap(order, ts=now))
+        seen = []
+
+        def executed():
+            seen.extend(from_pull(pubsub_bus.pull("risk-executions", timeout=2.0)))
+            return [e for e in seen if e.client_order_id == order.client_order_id]
+
+        [ex] = wait_for(executed, timeout=20, every=0.1, what="the order's execution on Pub/Sub")
+        assert ex.filled_quantity == Decimal("0.01")  # routed to the best-priced healthy venue
+        assert ex.venue in {v.name for v in rt.market.enabled_venues}
+        auth = {"Authorization": f"Bearer {ADMIN}"}
+        client.post("/v1/halt", json={"reason": "pubsub halt"}, headers=auth)
+        wait_for(lambda: consumer.handled >= 2, what="the halt heard back on executor-control")
+        assert rt.service.gate.halted
+        assert client.get("/v1/dlq", headers=auth).json()["count"] == 0
+    assert not rt.supervisor.trading and rt.supervisor._tasks == []
+    store.close()
+
+
+def from_pull(rows):
+    from shared.contracts import from_wire
+
+    return [from_wire(data, attrs, message_id=mid).decode() for data, attrs, mid in rows]
