@@ -80,8 +80,18 @@ def trace_from_header(header: str | None) -> str | None:
     return header.split("/", 1)[0] or None
 
 
+class _Stdout:
+    """Whatever sys.stdout is at write time (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def configure(pretty: bool = False, level: str | int = "INFO", stream=None) -> None:
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(stream or _Stdout())
     handler.setFormatter(PrettyFormatter() if pretty else CloudJsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -153,9 +153,14 @@ def _open_run(run: str, runs_dir: Path):
 def dlq_list(
     run: str = typer.Argument(..., help="Run id under runs/ (or a state.sqlite path)."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per dead letter (for scripts)."),
 ) -> None:
     """List dead-lettered messages with their reason."""
     store = _open_run(run, runs_dir)
+    if as_json:
+        for key, doc in store.query("dlq", order_by="dead_at"):
+            typer.echo(json.dumps({"key": key, **{k: v for k, v in doc.items() if k != "envelope"}}))
+        return
     table = Table("key", "subscription", "type", "attempts", "reason", "status")
     for key, doc in store.query("dlq", order_by="dead_at"):
         table.add_row(key, doc["subscription"], doc["type"], str(doc["attempts"]), doc["reason"][:80], doc["status"])
