@@ -135,7 +135,8 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
     venues = build_venues(settings, market, store=store, secrets=secrets, clock=clock, cache=cache,
                           simulator=simulator)
 
-    gate = PreTradeGate(clock, config.pretrade)
+    risk = _risk_config(settings)
+    gate = PreTradeGate(clock, config.pretrade, limits=risk.limits if risk else None)
     guarded = GuardedVenues(venues.trading, clock, Breakers(clock, config.breaker), RejectTracker(config.routing))
     engine = build_engine(market, config, venues.trading, cache.get, clock, gate=gate, guarded=guarded)
     venues_of = {s: [v.name for v in market.enabled_venues if v.lists(s)] for s in market.symbols}
@@ -157,7 +158,7 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
         accounts=venues.accounts,
         consumer=RefreshingConsumer(bus=bus, store=store, clock=clock, topology=topology, deps=orders),
         sources=sources,
-        prepare=partial(_seed_paper_balances, settings, market, store) if settings.mode == "paper" else None,
+        prepare=partial(_seed_paper_balances, market, store, risk) if settings.mode == "paper" else None,
         live=settings.mode == "live",
         refresh_s=settings.refresh_interval_s or config.pretrade.refresh_seconds,
         flush_s=settings.flush_interval_s, reconcile_retry_s=settings.reconcile_retry_s)
@@ -188,18 +189,25 @@ def _sources(settings: ExecutorSettings, venues: VenueSet, cache: BookCache, clo
     return sources
 
 
-def _seed_paper_balances(settings: ExecutorSettings, market: MarketConfig, store: Store) -> None:
-    """Paper start balances from risk.yaml (create-if-absent: the risk step seeds the same)."""
+def _risk_config(settings: ExecutorSettings):
+    """risk.yaml: the limits the pre-trade gate checks and the paper start balances."""
     path = Path(settings.config_dir) / "risk.yaml"
     if not path.exists():
-        log.warning("no risk.yaml: paper venues start without balances", extra={"path": str(path)})
-        return
-    from shared.ledger.book import seed_balances
+        log.warning("no risk.yaml: no order-size limit in the gate, no paper balances", extra={"path": str(path)})
+        return None
     from shared.risk.config import load_risk_config
 
-    start = load_risk_config(path).portfolio.start_balances
+    return load_risk_config(path)
+
+
+def _seed_paper_balances(market: MarketConfig, store: Store, risk) -> None:
+    """Paper start balances (create-if-absent: the risk step seeds the same documents)."""
+    if risk is None:
+        return
+    from shared.ledger.book import seed_balances
+
     with store.transaction() as tx:
-        seed_balances(tx, [v.name for v in market.enabled_venues], start)
+        seed_balances(tx, [v.name for v in market.enabled_venues], risk.portfolio.start_balances)
 
 
 # -- the app ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.errors import ConfigError
 from shared.execution.live import LIVE_FLAG
@@ -59,6 +59,14 @@ class ExecutorSettings(BaseModel):
     publish_retry_s: float = Field(default=1.0, gt=0)
     dlq_batch: int = Field(default=100, ge=1, le=1000)
     version: str = "dev"
+
+    @field_validator("sim_interval_s")
+    @classmethod
+    def _divides_a_minute(cls, value: float) -> float:
+        steps = 60.0 / value
+        if abs(steps - round(steps)) > 1e-9:
+            raise ValueError(f"must divide a minute (the simulator's grid), got {value}")
+        return value
 
     @property
     def market_path(self) -> Path:

@@ -156,6 +156,8 @@ def test_settings_follow_the_terraform_and_functions_env_conventions():
         ExecutorSettings.from_env({"EXECUTOR_FLUSH_INTERVAL_S": "-1"}, [])
     with pytest.raises(ConfigError, match="TW_STORE"):
         ExecutorSettings.from_env({"TW_STORE": "mongo"}, [])
+    with pytest.raises(ConfigError, match="EXECUTOR_SIM_INTERVAL_S.*divide a minute"):
+        ExecutorSettings.from_env({"EXECUTOR_SIM_INTERVAL_S": "7"}, [])
     with pytest.raises(ConfigError, match="disagree"):
         ExecutorSettings.from_env({"TW_MODE": "paper", "TRADEWINDS_MODE": "live"}, [])
 
