@@ -224,3 +224,14 @@ def test_credentials_never_in_repr(ex):
 ])
 def test_error_mapping(error, ours):
     assert isinstance(map_error(error), ours)
+
+
+def test_ccxt_calls_do_not_change_our_decimal_rounding(ex):
+    """ccxt sets ROUND_HALF_UP on the thread's context; the adapter keeps it private."""
+    import decimal
+
+    before = decimal.getcontext().rounding
+    ex.load_markets()
+    ex._ex.amount_to_precision("BTC/USDT", "0.123456789")
+    assert decimal.getcontext().rounding == before == decimal.ROUND_HALF_EVEN
+    assert f"{decimal.Decimal('500.25'):.1f}" == "500.2"

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import decimal
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -49,6 +50,31 @@ def exchange_class(exchange_id: str) -> type:
     return cls
 
 
+class DecimalIsolated:
+    """Runs every ccxt method in a private decimal context.
+
+    ccxt's number formatting sets the thread's decimal context to ROUND_HALF_UP and traps
+    Underflow; without this our ledger's Decimal arithmetic would silently change rounding
+    after the first ccxt call."""
+
+    def __init__(self, inner: Any):
+        object.__setattr__(self, "_inner", inner)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if not callable(value):
+            return value
+
+        def isolated(*args: Any, **kwargs: Any) -> Any:
+            with decimal.localcontext():
+                return value(*args, **kwargs)
+
+        return isolated
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._inner, name, value)
+
+
 class CcxtExchange:
     def __init__(
         self,
@@ -71,7 +97,7 @@ class CcxtExchange:
             options=options or {},
         )
         cls = exchange_class(exchange_id)
-        self._ex = cls(ccxt_config(self.settings, cls().describe()))
+        self._ex = DecimalIsolated(cls(ccxt_config(self.settings, cls().describe())))
         self.id = exchange_id
         self.venue = self.settings.venue_name
         self.retry = retry or RetryPolicy()
