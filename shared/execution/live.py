@@ -10,6 +10,7 @@ answer (a ccxt unified order) becomes an Execution with the measured latency.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -78,10 +79,28 @@ class CcxtVenue:
         return to_execution(order, remote, self.clock.now(), (self.timer() - started) * 1000)
 
 
+def venue_keys(secrets: Secrets, venue: str) -> tuple[str, str]:
+    """API key and secret of a venue: from the one `exchange-keys` secret (JSON
+    `{"<venue>": {"api_key": "...", "secret": "..."}}`, as provisioned by Terraform), else from
+    the secrets `<venue>-api-key` / `<venue>-api-secret` (handy locally). Values never logged."""
+    try:
+        bundle = json.loads(secrets.get("exchange-keys"))
+    except KeyError:
+        bundle = None
+    except json.JSONDecodeError as exc:
+        raise LiveModeRefused(f"secret exchange-keys is not JSON (line {exc.lineno})") from None
+    if bundle is not None:
+        entry = bundle.get(venue) if isinstance(bundle, dict) else None
+        if not isinstance(entry, dict) or not entry.get("api_key") or not entry.get("secret"):
+            raise LiveModeRefused(f"secret exchange-keys has no api_key/secret for venue {venue!r}")
+        return str(entry["api_key"]), str(entry["secret"])
+    return secrets.get(f"{venue}-api-key"), secrets.get(f"{venue}-api-secret")
+
+
 def build_live_venues(market: MarketConfig, secrets: Secrets, clock: Clock, environ: Mapping[str, str],
                       argv: list[str] | tuple[str, ...], urls_override: str | None = None) -> dict:
     """{venue: (CcxtExchange, CcxtVenue)} for every enabled ccxt venue; refuses unless live is
-    explicitly asked for. Keys: secrets `<venue>-api-key` and `<venue>-api-secret`."""
+    explicitly asked for. Keys: see `venue_keys`."""
     require_live(environ, argv)
     from shared.adapters.ccxt import CcxtExchange  # lazy: ccxt only in live mode
 
@@ -89,8 +108,8 @@ def build_live_venues(market: MarketConfig, secrets: Secrets, clock: Clock, envi
     for v in market.enabled_venues:
         if v.kind != "ccxt":
             continue
-        ex = CcxtExchange(v.ccxt_id, api_key=secrets.get(f"{v.name}-api-key"),
-                          secret=secrets.get(f"{v.name}-api-secret"), venue=v.name,
+        api_key, secret = venue_keys(secrets, v.name)
+        ex = CcxtExchange(v.ccxt_id, api_key=api_key, secret=secret, venue=v.name,
                           urls_override=urls_override)
         out[v.name] = (ex, CcxtVenue(ex, clock))
     if not out:

@@ -499,7 +499,8 @@ def test_firestore_pitr_delete_protection_ttl_and_indexes():
 
 def test_secrets_come_from_topology_with_write_only_versions():
     assert set(mirror(raw_topology())["secret_ids"]) == {
-        "exchange-keys", "telegram-bot-token", "telegram-webhook-secret", "slack-webhook-url", "admin-token"}
+        "exchange-keys", "telegram-bot-token", "telegram-webhook-secret", "slack-webhook-url", "admin-token",
+        "read-token"}
     version = blocks("resource")["google_secret_manager_secret_version.seed"]
     assert "secret_data_wo" in version and "secret_data_wo_version" in version and "secret_data" not in version
 

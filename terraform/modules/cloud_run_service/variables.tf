@@ -21,6 +21,18 @@ variable "image" {
   type        = string
 }
 
+variable "command" {
+  description = "Overrides the image ENTRYPOINT (empty: keep the image's)."
+  type        = list(string)
+  default     = []
+}
+
+variable "args" {
+  description = "Arguments for the command (empty: the image's CMD)."
+  type        = list(string)
+  default     = []
+}
+
 variable "service_account_email" {
   description = "Runtime identity of this service (one per service)."
   type        = string

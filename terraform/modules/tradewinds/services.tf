@@ -15,13 +15,16 @@ locals {
 }
 
 module "service" {
-  source                        = "../cloud_run_service"
-  for_each                      = local.services
-  project_id                    = var.project_id
-  region                        = each.value.gpu == null ? var.region : var.predictor_region
-  name                          = each.key
-  description                   = "tradewinds ${each.key}"
-  image                         = local.images[each.key]
+  source      = "../cloud_run_service"
+  for_each    = local.services
+  project_id  = var.project_id
+  region      = each.value.gpu == null ? var.region : var.predictor_region
+  name        = each.key
+  description = "tradewinds ${each.key}"
+  image       = local.images[each.key]
+  # Live trading needs an explicit flag on top of TRADEWINDS_MODE=live (runtime/executor).
+  command                       = each.key == "executor" && var.trading_mode == "live" ? ["python", "-m", "runtime.executor"] : []
+  args                          = each.key == "executor" && var.trading_mode == "live" ? ["--i-understand-live"] : []
   service_account_email         = google_service_account.this["run-${each.key}"].email
   cpu                           = each.value.cpu
   memory                        = each.value.memory
