@@ -53,3 +53,10 @@ def test_ledger_pnl_equals_fills_and_fees(two_runs):
 def test_every_signal_is_either_an_order_or_an_audited_denial(two_runs):
     (pipeline, s), _ = two_runs
     assert s["signals"] == s["orders_approved"] + len(pipeline.store.query("audit", [("kind", "==", "risk_denied")]))
+
+
+def test_the_nightly_optimizer_ran_without_failing(two_runs):
+    (pipeline, _), _ = two_runs  # the replay passes 02:00 UTC, when the nightly job fires
+    jobs = [d for _, d in pipeline.store.query("optimizer_jobs")]
+    assert jobs, "the nightly optimize request produced no job"
+    assert all(d["status"] != "failed" for d in jobs), [d.get("note") for d in jobs]
