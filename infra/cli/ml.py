@@ -27,6 +27,20 @@ app = typer.Typer(help="Train and evaluate the LSTM scorer.", no_args_is_help=Tr
 console = Console()
 
 
+def _pipeline():
+    """The TensorFlow side, with a clear message when the `ml` extra is not installed."""
+    import importlib.util
+
+    missing = [m for m in ("tensorflow", "keras") if importlib.util.find_spec(m) is None]
+    if missing:
+        console.print(f"[red]{' and '.join(missing)} not installed.[/red] Install the ML extra: "
+                      "`.venv/bin/pip install -e '.[ml]'` (or `make install-dev`).")
+        raise typer.Exit(2)
+    from shared.ml import pipeline
+
+    return pipeline
+
+
 @app.command()
 def train(
     data: Annotated[str, typer.Option(help="'sim', 'synthetic[:random_walk]' or a parquet dir")]
@@ -41,7 +55,7 @@ def train(
     cfg = _config(config)
     with console.status(f"loading {days:g} days of bars from {data} ..."):
         series = _series(data, days, seed, cfg.features)
-    from shared.ml.pipeline import train_artifact  # imports TensorFlow when it runs
+    train_artifact = _pipeline().train_artifact  # imports TensorFlow when it runs
 
     progress = Progress(
         TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
@@ -94,7 +108,7 @@ def evaluate(
         raise _fail("the artifact does not record its training days: pass --days")
     with console.status(f"loading {n_days:g} days of bars from {source} ..."):
         series = _series(source, n_days, n_seed, meta.features)
-    from shared.ml.pipeline import evaluate_artifact
+    evaluate_artifact = _pipeline().evaluate_artifact
 
     try:
         report = evaluate_artifact(model, series)
