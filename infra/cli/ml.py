@@ -34,7 +34,7 @@ def _pipeline():
     missing = [m for m in ("tensorflow", "keras") if importlib.util.find_spec(m) is None]
     if missing:
         console.print(f"[red]{' and '.join(missing)} not installed.[/red] Install the ML extra: "
-                      "`.venv/bin/pip install -e '.[ml]'` (or `make install-dev`).")
+                      "`.venv/bin/pip install -e '.\\[ml]'` (or `make install-dev`).")
         raise typer.Exit(2)
     from shared.ml import pipeline
 
