@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shared import logs
+from shared.errors import ConfigError
 
 app = typer.Typer(help="Tradewinds: serverless crypto trading on Google Cloud, runnable on one machine.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -74,9 +75,11 @@ def run(
     if crash:
         try:
             asset, at_h, pct = crash.split(":")
-            planted = (asset.upper(), float(at_h), float(pct))
+            planted = (asset.upper(), float(at_h), float(pct) / 100)
         except ValueError:
-            raise typer.BadParameter("use ASSET:HOURS:PCT, e.g. BTC:3:15", param_hint="--crash")
+            raise typer.BadParameter("use ASSET:HOURS:PCT, e.g. BTC:3:15", param_hint="--crash") from None
+        if not (0 < planted[2] < 1 and 0 <= planted[1] < hours):
+            raise typer.BadParameter("PCT must be in (0, 100) and HOURS inside the replay", param_hint="--crash")
     cfg = RunConfig(hours=hours, seed=seed, venues=list(venues) if venues else None,
                     config_dir=config_dir, runs_dir=runs_dir, crash=planted, predictor=predictor,
                     arbitrage=arbitrage)
@@ -84,7 +87,11 @@ def run(
         from infra.local.emulator_stack import EmulatorPipeline as Pipeline
     else:
         from infra.local.pipeline import LocalPipeline as Pipeline
-    pipeline = Pipeline(cfg)
+    try:
+        pipeline = Pipeline(cfg)
+    except (ConfigError, ValueError, KeyError) as exc:
+        console.print(f"[red]cannot start the replay:[/red] {exc}")
+        raise typer.Exit(2) from None
     total = int(round(hours * 60))
     with Progress(TextColumn("[bold]replay"), BarColumn(), MofNCompleteColumn(), TextColumn("sim minutes"),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
