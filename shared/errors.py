@@ -24,19 +24,19 @@ class ExchangeError(TradewindsError):
 
 
 class ExchangeUnavailable(ExchangeError, TransientError):
-    pass
+    """The venue did not answer or answered 5xx: retry later."""
 
 
 class ExchangeRateLimited(ExchangeError, RateLimited):
-    pass
+    """The venue asked us to slow down (429/418, DDoS protection)."""
 
 
 class OrderRejected(ExchangeError, PermanentError):
-    pass
+    """The venue refused the order; sending it again will not help."""
 
 
 class InsufficientFunds(OrderRejected):
-    pass
+    """Not enough balance on the venue for the order."""
 
 
 class OrderNotFound(OrderRejected):
@@ -44,7 +44,7 @@ class OrderNotFound(OrderRejected):
 
 
 class AuthenticationFailed(ExchangeError, PermanentError):
-    pass
+    """The venue refused our keys."""
 
 
 class ConfigError(TradewindsError):

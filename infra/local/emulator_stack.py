@@ -137,8 +137,8 @@ class _ReplayBus:
     def publish(self, topic: str, envelope: Envelope, ordering_key: str | None = None) -> str:
         return self.tracking.publish(topic, envelope, ordering_key=ordering_key)
 
-    def subscribe(self, subscription: str, handler) -> None:  # the local wiring is not used
-        pass
+    def subscribe(self, subscription: str, handler) -> None:
+        """Not used: on the emulators the push subscriptions and the executor consumer deliver."""
 
     def drain(self, limit: int | None = None) -> int:
         self.tracking.wait_idle(self.store)

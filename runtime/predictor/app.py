@@ -67,7 +67,7 @@ class _Loaded:
 
 
 class InvalidInstances(ValueError):
-    pass
+    """The request's instances do not match the model's input shape."""
 
 
 def create_app(model_dir: str | Path | None = None, server: ServerConfig | None = None) -> FastAPI:

@@ -50,7 +50,7 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
 
 
 class IllegalTransition(PermanentError):
-    pass
+    """An order state change the state machine does not allow."""
 
 
 class Docs(Protocol):  # a Store or a Transaction

@@ -26,7 +26,7 @@ LIVE_FLAG = "--i-understand-live"
 
 
 class LiveModeRefused(ConfigError):
-    pass
+    """Live trading was not asked for explicitly, or its keys are missing."""
 
 
 def require_live(environ: Mapping[str, str], argv: list[str] | tuple[str, ...]) -> None:

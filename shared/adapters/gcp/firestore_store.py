@@ -181,7 +181,7 @@ class FirestoreTransaction:
 
 
 class _Changed(Exception):
-    pass
+    """A document read in the transaction changed before the commit."""
 
 
 class FirestoreStore:

@@ -243,7 +243,7 @@ class PubSubBus:
         try:
             self.publisher.create_topic(request={"name": self.topic_path(name)})
         except gexc.AlreadyExists:
-            pass
+            return  # created by an earlier run: ensure_topology is idempotent
 
     def _create_subscription(self, request: dict[str, Any]) -> None:
         try:
