@@ -22,6 +22,7 @@ from shared.contracts import (
 )
 from shared.contracts.envelope import derive_id
 from shared.ledger.money import split_symbol
+from shared.market import book as depth
 from shared.ports import Clock
 
 BPS = Decimal(10_000)
@@ -35,18 +36,8 @@ class Fill:
 
 def walk_book(book: BookSnapshot, side: Side, quantity: Decimal, limit: Decimal | None = None) -> Fill:
     """Consume levels best-first up to `quantity` (and `limit`); VWAP of what filled."""
-    levels = book.asks if side is Side.BUY else book.bids
-    left, cost = quantity, Decimal(0)
-    for level in levels:
-        if left <= 0:
-            break
-        if limit is not None and (level.price > limit if side is Side.BUY else level.price < limit):
-            break
-        take = min(left, level.size)
-        cost += take * level.price
-        left -= take
-    filled = quantity - left
-    return Fill(filled, (cost / filled) if filled else Decimal(0))
+    taken = depth.walk(book, side, quantity, limit)
+    return Fill(taken.filled, taken.vwap or Decimal(0))
 
 
 class PaperExchange:
