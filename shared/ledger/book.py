@@ -43,7 +43,7 @@ class Booked:
 def marks(tx: Transaction, symbols: Iterable[str]) -> dict[str, Decimal]:
     out = {}
     for symbol in symbols:
-        doc = tx.get("marks", symbol.replace("/", "-"))
+        doc = tx.peek("marks", symbol.replace("/", "-"))  # reference prices: no conflict
         if doc:
             out[symbol] = Decimal(doc["price"])
     return out

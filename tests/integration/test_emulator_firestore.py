@@ -65,6 +65,16 @@ def test_a_document_changed_since_read_aborts_the_commit(firestore_store):
     assert s.get("positions", "p") == {"qty": "5"}
 
 
+def test_a_peeked_reference_document_is_no_conflict(firestore_store):
+    s = firestore_store
+    s.put("marks", "BTC-USDT", {"price": "100"})
+    with s.transaction() as tx:
+        assert tx.peek("marks", "BTC-USDT") == {"price": "100"}
+        s.put("marks", "BTC-USDT", {"price": "101"})  # the signal step moves the mark meanwhile
+        tx.put("positions", "p", {"qty": "2"})
+    assert s.get("positions", "p") == {"qty": "2"} and s.get("marks", "BTC-USDT") == {"price": "101"}
+
+
 def test_two_handlers_racing_on_one_position_keep_the_ledger_consistent(gcp_project):
     """Two instances (own clients) add fills to the same position and cash balance; a
     conflict raises TransientError and the delivery is retried, as Pub/Sub would do."""

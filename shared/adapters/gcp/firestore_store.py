@@ -127,6 +127,14 @@ class FirestoreTransaction:
         self._seen.setdefault(key, snap.update_time if snap.exists else None)
         return decode(snap.to_dict()) if snap.exists else None
 
+    def peek(self, collection: str, doc_id: str) -> Document | None:
+        key = (collection, doc_id)
+        if key in self._writes:
+            data = self._writes[key]
+            return None if data is _DELETED else _plain(data)
+        snap = self._store.ref(collection, doc_id).get()  # not in the conflict check
+        return decode(snap.to_dict()) if snap.exists else None
+
     def put(self, collection: str, doc_id: str, data: Document) -> None:
         self._writes[(collection, doc_id)] = _plain(data)
 

@@ -30,6 +30,9 @@ class SqliteTransaction:
             return None if data is _DELETED else json.loads(data)
         return SqliteStore._read(self._conn, collection, doc_id)
 
+    def peek(self, collection: str, doc_id: str) -> Document | None:
+        return self.get(collection, doc_id)  # one writer at a time: nothing can conflict
+
     def put(self, collection: str, doc_id: str, data: Document) -> None:
         # serialised once, at put time: later changes to `data` cannot leak into the store
         self._writes[(collection, doc_id)] = json.dumps(data, default=str, separators=(",", ":"))
