@@ -4,12 +4,15 @@ Object names: `<prefix>/<venue>/<SYMBOL>/<timeframe>/<YYYY-MM-DD>.parquet`, the 
 layout and encoding as the local ParquetBarHistory. Writes read-merge-write each day
 object with a generation precondition, so concurrent writers never lose bars (a lost
 race is retried). google.cloud.storage is imported lazily, on first use.
+
+Without an explicit client, `storage.Client()` follows the library's own configuration:
+STORAGE_EMULATOR_HOST (anonymous credentials) or Application Default Credentials.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.contracts import Bar
@@ -26,6 +29,7 @@ from shared.history.parquet_store import (
 )
 
 _RACE_RETRIES = 5
+_READ_RETRIES = 3
 
 
 class GcsBarHistory:
@@ -47,21 +51,31 @@ class GcsBarHistory:
             self._bucket = self._client.bucket(self.bucket_name)
         return self._bucket
 
-    def _name(self, venue: str, symbol: str, timeframe: str, day) -> str:
-        return f"{self.prefix}/{day_path(venue, symbol, timeframe, day)}"
+    def _object(self, relative: str) -> str:
+        return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    def _name(self, venue: str, symbol: str, timeframe: str, day: date) -> str:
+        return self._object(day_path(venue, symbol, timeframe, day))
 
     def _load(self, name: str) -> tuple[list[Bar], int]:
-        """Bars in the object and the generation they were read at (0 when absent)."""
+        """Bars in the object and the generation they were read at (0 when absent).
+
+        The bytes are fetched pinned to the generation the metadata reported; if the object
+        is replaced in between, the pair is read again (a generation never names two contents).
+        """
         from google.api_core import exceptions
 
-        blob = self.bucket.get_blob(name)
-        if blob is None:
-            return [], 0
-        try:
-            data = blob.download_as_bytes(if_generation_match=blob.generation)
-        except (exceptions.NotFound, exceptions.PreconditionFailed) as exc:
-            raise TransientError(f"gs://{self.bucket_name}/{name} changed while reading") from exc
-        return decode(data), int(blob.generation)
+        for _ in range(_READ_RETRIES):
+            blob = self.bucket.get_blob(name)
+            if blob is None:
+                return [], 0
+            generation = int(blob.generation)  # before download: it rewrites blob properties
+            try:
+                data = blob.download_as_bytes(if_generation_match=generation)
+            except (exceptions.NotFound, exceptions.PreconditionFailed):
+                continue  # replaced or deleted between metadata and media: read again
+            return decode(data), generation
+        raise TransientError(f"gs://{self.bucket_name}/{name} kept changing while reading")
 
     def write(self, bars: Iterable[Bar]) -> int:
         from google.api_core import exceptions
@@ -92,13 +106,15 @@ class GcsBarHistory:
     ) -> list[Bar]:
         """Bars with start <= open_time < end, oldest first."""
         out: list[Bar] = []
-        for day in days_between(start, end):
+        if end <= start:
+            return out
+        for day in days_between(start, end - timedelta(microseconds=1)):  # end is exclusive
             bars, _ = self._load(self._name(venue, symbol, timeframe, day))
             out.extend(in_range(bars, start, end))
         return out
 
     def last_time(self, venue: str, symbol: str, timeframe: str = "1m") -> datetime | None:
-        folder = f"{self.prefix}/{venue}/{symbol_dir(symbol)}/{timeframe}/"
+        folder = self._object(f"{venue}/{symbol_dir(symbol)}/{timeframe}/")
         names = sorted(
             b.name for b in self.bucket.list_blobs(prefix=folder)
             if b.name.endswith(".parquet")
