@@ -159,11 +159,7 @@ class LocalPipeline:
         for job in self.topology.scheduler.values():
             if not cron.matches(job.cron, at):
                 continue
-            payload = dict(job.payload)
-            if job.type == "optimizer_request":
-                days = float(payload.pop("window_days", 7))
-                payload.update(window_start=(at - timedelta(days=days)).isoformat(), window_end=at.isoformat())
-            body = MESSAGE_TYPES[job.type].model_validate(payload)
+            body = MESSAGE_TYPES[job.type].model_validate(job.payload)  # as Cloud Scheduler sends it
             self.bus.publish(job.topic, wrap(body, ts=at, id=derive_id(job.name, at.isoformat())))
 
     def step_minute(self) -> None:

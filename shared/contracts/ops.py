@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.contracts.base import Message, UtcDatetime
 
@@ -37,15 +38,36 @@ class Notification(Message):
 
 
 class OptimizerRequest(Message):
-    """Command: re-tune a strategy's parameters over a window of history."""
+    """Command: re-tune a strategy's parameters over a window of history.
+
+    The window is either explicit (`window_start`, `window_end`) or `window_days` ending at
+    `window_end` — or, when that is absent too (a Cloud Scheduler payload), at the time of
+    the message: `resolved(envelope.ts)` fixes it deterministically."""
 
     TYPE: ClassVar[str] = "optimizer_request"
     strategy: str  # "*" for every enabled strategy
     reason: str  # drawdown, consecutive_losses, sharpe_floor, nightly, manual
-    window_start: UtcDatetime
-    window_end: UtcDatetime
+    window_start: UtcDatetime | None = None
+    window_end: UtcDatetime | None = None
+    window_days: float | None = Field(default=None, gt=0, le=3650)
     requested_by: str = "system"
     details: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _window(self) -> OptimizerRequest:
+        if self.window_start is not None and self.window_end is not None:
+            if self.window_start >= self.window_end:
+                raise ValueError("window_start must be before window_end")
+        elif self.window_days is None or self.window_start is not None:
+            raise ValueError("give window_start and window_end, or window_days (optionally with window_end)")
+        return self
+
+    def resolved(self, at: datetime) -> OptimizerRequest:
+        """The same request with an explicit window (ending at `at` unless it says otherwise)."""
+        if self.window_start is not None and self.window_end is not None:
+            return self
+        end = self.window_end or at
+        return self.model_copy(update={"window_start": end - timedelta(days=self.window_days), "window_end": end})
 
 
 class OptimizerResult(Message):

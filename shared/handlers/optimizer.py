@@ -31,7 +31,7 @@ from pathlib import Path
 
 from shared.backtest import BacktestConfig, LiveSizing
 from shared.config.venues import MarketConfig, load_market_config
-from shared.contracts import Envelope, Message, OptimizerRequest, OptimizerResult
+from shared.contracts import Envelope, Message, OptimizerRequest, OptimizerResult, derive_id
 from shared.errors import TransientError
 from shared.optimize import budget
 from shared.optimize.config import OptimizerConfig, load_optimizer_config
@@ -86,6 +86,7 @@ def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config",
 def handle(body: Message, envelope: Envelope, tx: Transaction, deps: OptimizerDeps) -> list[Message]:
     if not isinstance(body, OptimizerRequest):
         return []
+    body = body.resolved(envelope.ts)  # a scheduler payload names only window_days
     now = deps.clock.now()
     if body.strategy == "*":
         names = [s.name for s in deps.strategies if s.enabled]
@@ -93,7 +94,7 @@ def handle(body: Message, envelope: Envelope, tx: Transaction, deps: OptimizerDe
             "kind": "optimizer_split", "at": now.isoformat(), "strategies": names, "reason": body.reason})
         return [body.model_copy(update={"strategy": n, "details": {**body.details, "split_from": envelope.id}})
                 for n in names]
-    job_id = f"job-{envelope.id[:12]}"
+    job_id = f"job-{derive_id(envelope.id, 'optimizer-job')[:12]}"
     spec = deps.spec(body.strategy)
     if spec is None:
         known = ", ".join(s.name for s in deps.strategies)

@@ -111,3 +111,19 @@ def test_order_and_execution_contracts():
     assert wrap(sig, ts=T).decode() == sig
     n = Notification(kind="trade", title="t", dedupe_key="k", created_at=T)
     assert wrap(n, ts=T).decode() == n
+
+
+def test_optimizer_request_window_is_explicit_or_days_resolved_at_the_message_time():
+    from datetime import timedelta
+
+    from shared.contracts import OptimizerRequest
+
+    explicit = OptimizerRequest(strategy="rsi", reason="manual", window_start=T - timedelta(days=1), window_end=T)
+    assert explicit.resolved(T + timedelta(hours=5)) == explicit
+    nightly = OptimizerRequest.model_validate({"strategy": "*", "reason": "nightly", "window_days": "7"})
+    fixed = nightly.resolved(T)
+    assert (fixed.window_start, fixed.window_end) == (T - timedelta(days=7), T)
+    with pytest.raises(ValidationError, match="window_days"):
+        OptimizerRequest(strategy="rsi", reason="manual")
+    with pytest.raises(ValidationError, match="before window_end"):
+        OptimizerRequest(strategy="rsi", reason="manual", window_start=T, window_end=T)

@@ -1,10 +1,11 @@
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from infra import cron
 from infra.topology import load, parse, seconds
-from shared.contracts import MESSAGE_TYPES
+from shared.contracts import MESSAGE_TYPES, from_wire
 from shared.errors import ConfigError
 
 
@@ -35,11 +36,13 @@ def test_subscriptions_reference_known_consumers_and_policies():
 
 def test_scheduler_payloads_validate_into_their_contracts():
     t = load()
-    for job in t.scheduler.values():
-        payload = {k: v for k, v in job.payload.items() if k != "window_days"}
+    for job in t.scheduler.values():  # the bare body Cloud Scheduler publishes, as is
+        env = from_wire(json.dumps(job.payload).encode(), {"type": job.type}, message_id="1",
+                        publish_time=datetime(2026, 1, 5, 2, tzinfo=UTC))
+        body = env.decode()
         if job.type == "optimizer_request":
-            payload.update(window_start="2026-01-01T00:00:00Z", window_end="2026-01-02T00:00:00Z")
-        MESSAGE_TYPES[job.type].model_validate(payload)
+            window = body.resolved(env.ts)
+            assert window.window_end == env.ts and window.window_end - window.window_start == timedelta(days=7)
 
 
 def test_bad_topology_is_rejected_with_the_field_named():
