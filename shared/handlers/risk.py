@@ -129,7 +129,7 @@ def on_signal(sig: Signal, env: Envelope, tx: Transaction, deps: RiskDeps) -> li
         if qty <= 0:
             reasons.append(f"sizing: {why}")
     held = exposure.measure(tx, deps.venues, deps.symbols, marks, deps.config.portfolio.quote,
-                            sig.venue, sig.symbol, st)
+                            sig.venue, sig.symbol, st, now)
     reasons += rules.check(rules.Proposal(sig.side, notional, sig.confidence, reduces, now), held,
                            deps.config.limits, st.halted)
     risk_state.save(tx, replace(st, peak_equity=str(peak)))
@@ -149,7 +149,7 @@ def on_signal(sig: Signal, env: Envelope, tx: Transaction, deps: RiskDeps) -> li
         client_order_id=client_order_id(env.id), venue=sig.venue, symbol=sig.symbol, side=sig.side,
         quantity=qty, reference_price=sig.price, reduce_only=reduces, strategy=sig.strategy,
         cause_id=env.id, created_at=now)
-    exposure.count_open(tx, +1)
+    exposure.order_opened(tx, order.client_order_id, now)
     tx.put("orders", order.client_order_id, {
         "status": "approved", "risk_open": True, "venue": order.venue, "symbol": order.symbol,
         "side": order.side.value, "quantity": str(order.quantity), "updated_at": now.isoformat(),
@@ -185,7 +185,7 @@ def on_execution(ex: Execution, tx: Transaction, deps: RiskDeps) -> list[Message
                      fees_today=str(Decimal(st.fees_today) + booked.fee_usd))
     previous = tx.get("orders", ex.client_order_id) or {}
     if previous.get("risk_open"):
-        exposure.count_open(tx, -1)
+        exposure.order_closed(tx, ex.client_order_id)
     tx.put("orders", ex.client_order_id, {
         **previous, "risk_open": False, "status": ex.status.value,
         "updated_at": ex.executed_at.isoformat()})

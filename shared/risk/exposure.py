@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from shared.ledger.money import split_symbol, to_quote
@@ -11,18 +12,35 @@ from shared.risk.rules import Exposure
 from shared.risk.state import RiskState
 
 OPEN_ORDERS = ("state", "open_orders")
+OPEN_ORDER_TTL = timedelta(minutes=15)
+"""An approved order with no execution after this long no longer counts as open (it was
+dead-lettered or lost on the way); reconciliation settles what really happened."""
 
 
-def open_orders(tx: Transaction) -> int:
-    return int((tx.get(*OPEN_ORDERS) or {"count": 0})["count"])
+def _open(tx: Transaction) -> dict[str, str]:
+    return dict((tx.get(*OPEN_ORDERS) or {}).get("orders", {}))
 
 
-def count_open(tx: Transaction, delta: int) -> None:
-    tx.put(*OPEN_ORDERS, {"count": max(0, open_orders(tx) + delta)})
+def open_orders(tx: Transaction, now: datetime) -> int:
+    cutoff = (now - OPEN_ORDER_TTL).isoformat()
+    return sum(1 for at in _open(tx).values() if at > cutoff)
+
+
+def order_opened(tx: Transaction, client_order_id: str, now: datetime) -> None:
+    cutoff = (now - OPEN_ORDER_TTL).isoformat()
+    orders = {k: at for k, at in _open(tx).items() if at > cutoff}
+    orders[client_order_id] = now.isoformat()
+    tx.put(*OPEN_ORDERS, {"orders": orders})
+
+
+def order_closed(tx: Transaction, client_order_id: str) -> None:
+    orders = _open(tx)
+    if orders.pop(client_order_id, None) is not None:
+        tx.put(*OPEN_ORDERS, {"orders": orders})
 
 
 def measure(tx: Transaction, venues: Iterable[str], symbols: Iterable[str], marks: Mapping[str, Decimal],
-            quote: str, venue: str, symbol: str, st: RiskState) -> Exposure:
+            quote: str, venue: str, symbol: str, st: RiskState, now: datetime) -> Exposure:
     """Positions the system traded (not the seeded inventory), marked to market.
 
     position_usd: `symbol` on every venue; gross_usd: everything; venue_usd: `venue`."""
@@ -39,5 +57,5 @@ def measure(tx: Transaction, venues: Iterable[str], symbols: Iterable[str], mark
             gross += usd
             venue_usd += usd if v == venue else 0
             position_usd += usd if s == symbol else 0
-    return Exposure(position_usd, gross, venue_usd, open_orders(tx), Decimal(st.realised_today),
+    return Exposure(position_usd, gross, venue_usd, open_orders(tx, now), Decimal(st.realised_today),
                     Decimal(st.start_equity or "0"))

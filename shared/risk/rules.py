@@ -48,10 +48,10 @@ def check(p: Proposal, x: Exposure, limits: Limits, halted: bool) -> list[str]:
     if not limits.trading_window.contains(p.at.time()):
         w = limits.trading_window
         reasons.append(f"trading_window: {p.at.time():%H:%M} outside {w.start:%H:%M}-{w.end:%H:%M} UTC")
+    if p.reduces_exposure:
+        return reasons  # closing a position is never refused for its size
     if p.notional_usd > limits.max_order_usd:
         reasons.append(f"max_order_usd: {p.notional_usd:.2f} > {limits.max_order_usd}")
-    if p.reduces_exposure:
-        return reasons
     if x.position_usd + p.notional_usd > limits.max_position_usd:
         reasons.append(
             f"max_position_usd: {x.position_usd + p.notional_usd:.2f} > {limits.max_position_usd}")

@@ -113,9 +113,25 @@ def test_an_approval_sizes_and_counts_the_open_order_until_its_execution():
     decision, order = h.signal()
     assert decision.approved and isinstance(order, Order)
     assert order.quantity == D("0.02000") and decision.requested_notional == D("1000.00")  # base size
-    assert h.store.get("state", "open_orders") == {"count": 1}
+    assert list(h.store.get("state", "open_orders")["orders"]) == [order.client_order_id]
     h.send(h.execution(qty="0.02").model_copy(update={"client_order_id": order.client_order_id}))
-    assert h.store.get("state", "open_orders") == {"count": 0}
+    assert h.store.get("state", "open_orders")["orders"] == {}
+
+
+def test_an_order_that_never_executes_stops_counting_as_open_after_its_ttl():
+    from datetime import timedelta
+
+    from shared.risk.exposure import OPEN_ORDER_TTL
+
+    h = Harness()
+    h.mark("BTC/USDT", 50000)
+    for venue in ("alpha", "beta", "alpha"):
+        h.signal(venue=venue, price="5000")  # three approvals, none ever executed (lost orders)
+    [decision] = h.signal(venue="beta", price="5000")
+    assert [r.split(":")[0] for r in decision.reasons] == ["max_open_orders"]
+    h.clock.advance(OPEN_ORDER_TTL + timedelta(seconds=1))
+    decision, _ = h.signal(venue="beta", price="5000")
+    assert decision.approved  # the lost orders no longer block buying forever
 
 
 def test_max_open_orders_denies_through_the_handler():
@@ -125,3 +141,8 @@ def test_max_open_orders_denies_through_the_handler():
         h.signal(venue=venue, price="5000")  # 0.2 BTC at 5,000 = 1,000 USD each
     [decision] = h.signal(venue="beta", price="5000")
     assert [r.split(":")[0] for r in decision.reasons] == ["max_open_orders"]
+
+
+def test_closing_a_position_is_never_refused_for_its_size():
+    assert reasons(notional="99999", reduces=True, side=Side.SELL) == []
+    assert [r.split(":")[0] for r in reasons(notional="99999")][0] == "max_order_usd"
