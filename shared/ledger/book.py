@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from shared.contracts import Execution, OrderSource, Side
+from shared.ledger import fees
 from shared.ledger.money import split_symbol, to_quote
 from shared.ledger.position import ZERO, Position
 from shared.ports import Transaction
@@ -113,29 +114,30 @@ def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Dec
     arbitrage = is_arbitrage(ex)
     key = position_key(ex.venue, ex.symbol, arbitrage)
     position = Position.from_doc(tx.get("positions", key), ex.venue, ex.symbol)
-    fee_in_quote = ex.fee if ex.fee_currency == sym_quote else ex.fee * ex.price
-    qty = ex.filled_quantity
+    fill = fees.terms(ex, mark_prices)
+    fee_in_quote = fill.fee_value
+    qty = fill.quantity
     if ex.side is Side.SELL and not arbitrage:
         qty = min(qty, position.quantity)
     realised = ZERO
     reducing = position.quantity != 0 and (position.quantity > 0) != (ex.side is Side.BUY)
     if qty > 0:
-        position, realised = position.apply_fill(ex.side, qty, ex.price, fee_in_quote,
+        position, realised = position.apply_fill(ex.side, qty, fill.price, fill.fee_in_basis,
                                                  allow_short=arbitrage)
+        if fill.fee_in_basis != fill.fee_value:  # a base-currency fee: in the price, still a fee
+            position = replace(position, fees=position.fees + fill.fee_value)
     mark = mark_prices.get(ex.symbol)
     if mark:
         position = replace(position, mark_price=mark)
     tx.put("positions", key, position.to_doc())
     notional = ex.filled_quantity * ex.price
-    if ex.side is Side.BUY:
-        adjust_balance(tx, ex.venue, base, ex.filled_quantity)
-        adjust_balance(tx, ex.venue, sym_quote, -(notional + fee_in_quote))
-    else:
-        adjust_balance(tx, ex.venue, base, -ex.filled_quantity)
-        adjust_balance(tx, ex.venue, sym_quote, notional - fee_in_quote)
+    for asset, delta in fill.balances.items():
+        adjust_balance(tx, ex.venue, asset, delta)
     realised_usd = to_quote(realised, sym_quote, mark_prices, quote)
     fee_usd = to_quote(fee_in_quote, sym_quote, mark_prices, quote)
-    tx.put("executions", ex.execution_id, _doc(ex, realised, realised_usd, fee_usd, quote, mark_prices))
+    tx.put("executions", ex.execution_id, {
+        **_doc(ex, realised, realised_usd, fee_usd, quote, mark_prices),
+        "base_delta": str(fill.base_delta), "quote_delta": str(fill.quote_delta(sym_quote))})
     closed = ex.side is Side.SELL and qty > 0 and not arbitrage  # a strategy round trip closed
     if arbitrage and reducing:
         closed = False  # arbitrage legs realise against the book, not as strategy trades

@@ -46,6 +46,10 @@ def ledger_check(store: Store) -> dict[str, dict[str, str]]:
         filled = Decimal(ex["filled_quantity"])
         if filled <= 0:
             continue
+        if "quote_delta" in ex:  # what the fill really moved, fee currency included
+            flows[ex["symbol"]] += Decimal(ex["quote_delta"])
+            qty[ex["symbol"]] += Decimal(ex["base_delta"])
+            continue
         price, fee = Decimal(ex["price"]), Decimal(ex["fee"])
         sign = 1 if ex["side"] == "sell" else -1
         flows[ex["symbol"]] += sign * filled * price - fee
