@@ -112,6 +112,8 @@ def from_wire(
             return Envelope.model_validate(raw)
         if "type" not in attributes or not message_id or publish_time is None:
             raise PermanentError("bare payload without a `type` attribute and message id")
+        if not str(attributes.get("v", "1")).isdigit():
+            raise PermanentError(f"attribute v={attributes.get('v')!r} is not a schema version")
         return Envelope(
             id=f"ps-{message_id}", type=attributes["type"], v=int(attributes.get("v", 1)),
             ts=publish_time, trace_id=attributes.get("trace_id") or f"ps-{message_id}", body=raw,

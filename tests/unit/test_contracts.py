@@ -77,6 +77,7 @@ def test_pubsub_attributes_and_bare_scheduler_payload():
     (b"not json", {}),
     (b"[1,2]", {}),
     (b'{"command": "halt"}', {}),  # bare body without a type attribute
+    (b'{"command": "halt"}', {"type": "control", "v": "one"}),  # unreadable schema version
 ])
 def test_malformed_wire_payloads_are_permanent_errors(data, attrs):
     with pytest.raises(PermanentError):
