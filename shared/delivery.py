@@ -79,14 +79,15 @@ def run_step(
         })
         if claimed:
             out = outgoing_for(handle(body, envelope, tx), envelope, topology, clock)
-            tx.put("outbox", key, {
-                "sent": not out,
-                "messages": [
-                    {"topic": o.topic, "ordering_key": o.ordering_key,
-                     "envelope": o.envelope.model_dump(mode="json")}
-                    for o in out
-                ],
-            })
+            if out:  # kept until published, so a crash before publishing loses nothing
+                tx.put("outbox", key, {
+                    "sent": False, "expires_at": (clock.now() + PROCESSED_TTL).isoformat(),
+                    "messages": [
+                        {"topic": o.topic, "ordering_key": o.ordering_key,
+                         "envelope": o.envelope.model_dump(mode="json")}
+                        for o in out
+                    ],
+                })
         else:
             pending = tx.get("outbox", key)
     if not claimed:
@@ -98,11 +99,12 @@ def run_step(
             log.info("duplicate delivery: republishing unsent outbox",
                      extra={"consumer": consumer, "message_id": envelope.id, "count": len(out)})
             publish_all(bus, out)
-            store.put("outbox", key, {**pending, "sent": True})
+            store.put("outbox", key, {**pending, "sent": True, "messages": []})
             return out
         log.info("duplicate delivery skipped", extra={"consumer": consumer, "message_id": envelope.id})
         return []
     publish_all(bus, out)
     if out:
-        store.put("outbox", key, {"sent": True, "messages": []})
+        store.put("outbox", key, {"sent": True, "messages": [],
+                                  "expires_at": (clock.now() + PROCESSED_TTL).isoformat()})
     return out

@@ -104,14 +104,16 @@ class TrackingBus:
         return self.inner.dead_letter(*args, **kwargs)
 
     def wait_idle(self, store: Store, timeout: float = 120.0) -> None:
-        """Until every expected delivery has its outbox marked sent (bounded)."""
+        """Until every expected delivery is processed and its outbox, if any, sent (bounded)."""
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
                 pending = [k for k in self.expected if k not in self.done]
             for key in pending:
-                doc = store.get("outbox", key)
-                if doc is not None and doc.get("sent"):
+                if store.get("processed", key) is None:
+                    continue
+                doc = store.get("outbox", key)  # none when the step published nothing
+                if doc is None or doc.get("sent"):
                     with self._lock:
                         self.done.add(key)
                         self.stats[self.expected[key]]["acked"] += 1

@@ -135,3 +135,40 @@ def test_same_order_delivered_three_times_makes_one_exchange_order_and_one_fill(
     bus.publish("orders", wrap(order, ts=T + timedelta(seconds=1), id="order-msg-2"))
     bus.drain()
     assert sent == [order.client_order_id]
+
+
+def test_a_crash_between_commit_and_publish_is_healed_by_the_redelivery(bus, store, clock, topology):
+    """The state change and the outbox commit together; the redelivery publishes the outbox."""
+    published = []
+    bus.subscribe("risk-control", lambda env: published.append(env.id))
+
+    class FlakyPublisher:
+        failures = 1
+
+        def publish(self, topic, envelope, ordering_key=None):
+            if self.failures:
+                self.failures -= 1
+                raise TransientError("publisher connection dropped")
+            return bus.publish(topic, envelope, ordering_key)
+
+    flaky = FlakyPublisher()
+    effects = []
+
+    def step(body, env, tx):
+        effects.append(env.id)
+        return [Control(command=Command.REBALANCE, reason="derived")]
+
+    cause = control_env(7)
+    run = partial(run_step, cause, consumer="signal", handle=step, store=store, bus=flaky, clock=clock,
+                  topology=topology)
+    try:
+        run()
+    except TransientError:
+        pass  # the transport would redeliver
+    assert effects == [cause.id] and published == []
+    assert store.get("outbox", f"signal:{cause.id}")["sent"] is False
+    out = run()  # the redelivery: no second effect, the outbox goes out
+    bus.drain()
+    assert effects == [cause.id] and len(out) == 1 and published == [out[0].envelope.id]
+    assert store.get("outbox", f"signal:{cause.id}")["sent"] is True
+    assert run() == []  # a third copy does nothing

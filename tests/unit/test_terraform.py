@@ -488,8 +488,9 @@ def test_firestore_pitr_delete_protection_ttl_and_indexes():
     assert db["name"] == "(default)" and db["type"] == "FIRESTORE_NATIVE"
     assert db["point_in_time_recovery_enablement"] == "POINT_IN_TIME_RECOVERY_ENABLED"
     assert "DELETE_PROTECTION_ENABLED" in db["delete_protection_state"]
-    ttl = res["google_firestore_field.processed_ttl"]
-    assert (ttl["collection"], ttl["field"]) == ("processed", "expires_at") and "ttl_config" in ttl
+    ttl = res["google_firestore_field.ttl"]
+    assert "processed" in ttl["for_each"] and "outbox" in ttl["for_each"]
+    assert ttl["field"] == "expires_at" and "ttl_config" in ttl
     indexes = stack_locals()["firestore_indexes"]
     wanted = {("executions", "strategy", "executed_at"), ("audit", "kind", "at"),
               ("optimizer_jobs", "strategy", "created_at"), ("orders", "status", "updated_at")}

@@ -14,12 +14,14 @@ resource "google_firestore_database" "default" {
   depends_on      = [google_project_service.apis]
 }
 
-# processed/{message_id} holds idempotency claims; handlers write `expires_at` (a
-# timestamp) and Firestore deletes the document after it (typically within 24 h).
-resource "google_firestore_field" "processed_ttl" {
+# processed/{consumer}:{message_id} holds idempotency claims and outbox/{...} the messages a
+# step published; handlers write `expires_at` (a timestamp) and Firestore deletes the
+# document after it (typically within 24 h). notify_dedupe keeps de-duplication windows.
+resource "google_firestore_field" "ttl" {
+  for_each   = toset(["processed", "outbox", "notify_dedupe"])
   project    = var.project_id
   database   = google_firestore_database.default.name
-  collection = "processed"
+  collection = each.key
   field      = "expires_at"
 
   ttl_config {}
@@ -27,6 +29,7 @@ resource "google_firestore_field" "processed_ttl" {
   # A TTL field needs no single-field index; leaving it unindexed avoids hotspots.
   index_config {}
 }
+
 
 # Composite indexes (equality on the first field, range/order on the second):
 #   executions    strategy ==, executed_at desc   -> recent fills of one strategy (PnL, optimizer trigger)
