@@ -17,7 +17,7 @@ One open plan per asset at a time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from shared.contracts import Button, Message, Notification, Severity
@@ -29,6 +29,9 @@ from shared.rebalance.plan import Plan, plan_asset
 
 PLANS, TRANSFERS, INDEX = "rebalance_plans", "transfers", ("state", "rebalance")
 ACTIVE = frozenset({"proposed", "approved", "in_transit"})
+DECISION_TTL = timedelta(hours=24)
+"""A live plan that is still only proposed, or approved for an operator to carry out, stops
+blocking its asset after this long: the next check plans afresh from the balances."""
 CALLBACK_APPROVE, CALLBACK_REJECT = "rebalance_approve", "rebalance_reject"
 
 
@@ -37,12 +40,16 @@ def _index(tx: Transaction) -> dict:
     return {"open": dict(doc.get("open", {})), "pending": list(doc.get("pending", []))}
 
 
-def busy_assets(tx: Transaction) -> set[str]:
+def busy_assets(tx: Transaction, now: datetime) -> set[str]:
     busy = set()
     for asset, plan_id in _index(tx)["open"].items():
         plan = tx.get(PLANS, plan_id)
-        if plan and plan.get("status") in ACTIVE:
-            busy.add(asset)
+        if not plan or plan.get("status") not in ACTIVE:
+            continue
+        waiting_on_people = plan["status"] in ("proposed", "approved")
+        if waiting_on_people and datetime.fromisoformat(plan["created_at"]) + DECISION_TTL <= now:
+            continue  # stale: plan again rather than block the asset for ever
+        busy.add(asset)
     return busy
 
 
@@ -50,7 +57,7 @@ def check(tx: Transaction, *, venues: Iterable[str], cfg: RebalanceConfig, marks
           quote: str, mode: str, now: datetime) -> list[Message]:
     """Plan a transfer for every configured asset whose inventory drifted too far."""
     out: list[Message] = []
-    busy = busy_assets(tx)
+    busy = busy_assets(tx, now)
     venues = tuple(venues)
     for asset, acfg in sorted(cfg.assets.items()):
         if asset in busy:

@@ -85,3 +85,15 @@ def test_live_plan_is_proposed_for_approval_and_nothing_moves():
     assert h.balance("alpha", "BTC") == D("0.2") and h.store.get("transfers", "rb-BTC-202601051200") is None
     h.clock.advance(timedelta(minutes=15))
     assert h.control(Command.REBALANCE) == []  # still awaiting a decision: not proposed again
+
+
+def test_an_undecided_live_plan_stops_blocking_its_asset_after_a_day():
+    from shared.rebalance.transfers import DECISION_TTL
+
+    h = three_venues("live")
+    [first] = h.control(Command.REBALANCE)
+    h.clock.advance(DECISION_TTL - timedelta(minutes=15))
+    assert h.control(Command.REBALANCE) == []  # within the day: still waiting for a human
+    h.clock.advance(timedelta(minutes=15))
+    [again] = h.control(Command.REBALANCE)  # nobody decided: plan afresh from the balances
+    assert again.buttons[0].callback_data != first.buttons[0].callback_data
