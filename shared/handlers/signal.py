@@ -98,8 +98,17 @@ def _weights(tx: Transaction, deps: SignalDeps) -> tuple[dict[str, float], int]:
     return base, 0
 
 
+def _update_mark(tx: Transaction, bar: Bar) -> None:
+    """The symbol's reference price: the newest close on any venue (a late bar never moves
+    it back). Read with peek: a mark is reference data, not part of this step's state."""
+    key, at = bar.symbol.replace("/", "-"), bar.open_time.isoformat()
+    current = tx.peek("marks", key)
+    if current is None or current.get("at", "") <= at:
+        tx.put("marks", key, {"price": str(bar.close), "at": at})
+
+
 def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
-    tx.put("marks", bar.symbol.replace("/", "-"), {"price": str(bar.close), "at": bar.open_time.isoformat()})
+    _update_mark(tx, bar)
     key = _window_key(bar)
     doc = tx.get("windows", key)
     if doc is None:

@@ -91,3 +91,15 @@ def test_real_http_client_to_a_dead_predictor_degrades(bars, store):
     out = replay([b for b in bars if b.symbol == "BTC/USDT"][:400], deps, store, clock)
     assert sum(isinstance(m, Notification) for m in out) == 1
     assert store.get("state", "predictor")["status"] == "down"
+
+
+def test_a_late_bar_does_not_move_the_mark_back(bars, store):
+    clock = SimulatedClock(T0)
+    deps = signal.build_deps(store=None, clock=clock, predictor=None)
+    btc = [b for b in bars if b.symbol == "BTC/USDT" and b.venue == "binance"]
+    newest, older = btc[10], btc[5]
+    with store.transaction() as tx:
+        signal.on_bar(newest, tx, deps)
+    with store.transaction() as tx:
+        signal.on_bar(older.model_copy(update={"venue": "kraken"}), tx, deps)
+    assert store.get("marks", "BTC-USDT") == {"price": str(newest.close), "at": newest.open_time.isoformat()}
