@@ -119,3 +119,18 @@ def test_two_handlers_racing_on_one_position_keep_the_ledger_consistent(gcp_proj
     assert stores[0].get("positions", "binance:BTC/USDT") == {"qty": "0.8"}
     assert stores[0].get("balances", "binance:USDT") == {"total": "920.0"}
     assert len(stores[0].query("processed")) == 8
+
+
+def test_time_window_queries_run_on_the_server_and_agree_with_sqlite(firestore_store):
+    from shared.adapters.local.sqlite_store import SqliteStore
+
+    local = SqliteStore(":memory:")
+    for i, (at, pnl) in enumerate([("2026-01-05T09:59:00+00:00", "5"), ("2026-01-05T10:00:00+00:00", "-2.5"),
+                                   ("2026-01-05T10:30:00+00:00", "10"), ("2026-01-05T11:00:00+00:00", "1")]):
+        for s in (firestore_store, local):
+            s.put("executions", f"e{i}", {"executed_at": at, "realised_pnl_usd": pnl, "venue": "binance"})
+    where = [("executed_at", ">=", "2026-01-05T10:00:00+00:00"), ("executed_at", "<", "2026-01-05T11:00:00+00:00"),
+             ("realised_pnl_usd", ">", "0"), ("venue", "==", "binance")]
+    got = firestore_store.query("executions", where, order_by="executed_at")
+    assert got == local.query("executions", where, order_by="executed_at")
+    assert [i for i, _ in got] == ["e2"]

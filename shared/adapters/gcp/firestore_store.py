@@ -237,16 +237,20 @@ class FirestoreStore:
         descending: bool = False,
         limit: int | None = None,
     ) -> list[tuple[str, Document]]:
-        """Exact equality on non-numeric values runs on the server; numeric-string
-        comparisons and ordering run here, as the SQLite store does them."""
+        """Filters on non-numeric values (names, ISO timestamps) run on the server, so a
+        time window reads only its documents; numeric-string comparisons and ordering run
+        here, as the SQLite store does them. Every filter is also re-checked here."""
         q = self.client.collection(collection)
-        local = []
+        local = list(where)
+        ranged: str | None = None
         for field, op, value in where:
             if op == "==" and _server_side(value):
                 q = q.where(filter=FieldFilter(field, "==", value))
-            else:
-                local.append((field, op, value))
-        if limit is not None and not local and not order_by:
+            elif op in ("<", "<=", ">", ">=") and isinstance(value, str) and _server_side(value) \
+                    and ranged in (None, field):  # one range field per query without an index
+                q = q.where(filter=FieldFilter(field, op, value))
+                ranged = field
+        if limit is not None and not where and not order_by:
             q = q.order_by("__name__").limit(limit)
         docs = [(decode_id(s.id), decode(s.to_dict())) for s in q.stream()]
         docs = sorted(((i, d) for i, d in docs if _matches(d, local)), key=lambda item: item[0])
