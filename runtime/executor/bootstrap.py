@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -143,7 +144,7 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
     orders = executor.ExecutorDeps(
         venue=_Sender(guarded), clock=clock, config=config, gate=gate,
         router=Router(guarded, cache.get, venues.fees_bps, venues_of),
-        claims=store if settings.store == "firestore" else None)
+        claims=store if settings.store == "firestore" else None, usd=market.quote)
     service = ExecutorService(
         store=store, bus=bus, clock=clock, secrets=secrets, gate=gate, orders=orders,
         dlq=dlq if dlq is not None else build_dlq(settings, bus, store, clock), version=settings.version,
@@ -156,7 +157,8 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
     supervisor = Supervisor(
         service=service, engine=engine, hot=hot, publisher=publisher, inventory=inventory,
         accounts=venues.accounts,
-        consumer=RefreshingConsumer(bus=bus, store=store, clock=clock, topology=topology, deps=orders),
+        consumer=_Consumer(bus=bus, store=store, clock=clock, topology=topology, deps=orders,
+                           publish_pending=service.publish_pending),
         sources=sources,
         prepare=partial(_seed_paper_balances, market, store, risk) if settings.mode == "paper" else None,
         live=settings.mode == "live",
@@ -165,6 +167,23 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
     service.extra_checks["loops"] = supervisor.healthy
     return ExecutorRuntime(settings, market, config, store, bus, clock, secrets, cache, venues, engine,
                            service, supervisor, simulator)
+
+
+class _Consumer(RefreshingConsumer):
+    """The bus consumer; the supervisor starts it once reconciliation is done, and before it
+    takes new orders it publishes what reconciliation settled (the executor's pending outbox)."""
+
+    def __init__(self, *, publish_pending: Callable[[], int], **kw):
+        super().__init__(**kw)
+        self.publish_pending = publish_pending
+
+    def start(self) -> None:
+        try:
+            sent = self.publish_pending()
+            log.info("published the pending outbox", extra={"entries": sent})
+        except Exception:  # kept pending: published on the next start
+            log.exception("publishing the pending outbox failed")
+        super().start()
 
 
 class _Sender:

@@ -4,22 +4,33 @@ strategy-order step for manual orders, and the dead-letter port.
 The trading state lives in the store (positions, pnl, orders, state/risk); halts and
 resumes are written to `state/risk` + `audit` and published as Control on the bus so the
 whole fleet (risk, notification, the executors' in-process gates) hears them.
+
+A manual order's messages (its Execution, or the notice of an unknown outcome) are written
+to the executor's pending outbox in the transaction that claims the order, then published
+(envelope id = execution id: consumers absorb a repeat). If publishing fails, the same
+idempotency key publishes the stored messages again; `publish_pending` also sends what
+reconciliation settled (`shared.execution.reconcile`).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from shared.contracts import Command, Control, Execution, Order, wrap
+from shared.contracts import Command, Control, Envelope, Execution, Order, wrap
+from shared.contracts.envelope import derive_id
 from shared.execution import lifecycle
 from shared.execution.pretrade import PreTradeGate
+from shared.execution.reconcile import OUTBOX, pending_entry
 from shared.handlers import executor
 from shared.ports import Bus, Clock, Secrets, Store
 from shared.risk import state as risk_state
+
+log = logging.getLogger("tradewinds.executor.service")
 
 
 class DeadLetters(Protocol):
@@ -87,16 +98,45 @@ class ExecutorService:
 
     # -- manual orders --------------------------------------------------------------------
     def submit(self, order: Order) -> tuple[bool, Execution | None, dict]:
-        """(created, execution, order record). A repeated idempotency key sends nothing."""
+        """(created, execution, order record). A repeated idempotency key sends nothing to
+        the venue; it publishes again what the first call stored but could not publish."""
         if self.orders is None:
             raise RuntimeError("no venue configured for manual orders")
+        key = f"executor-api:{order.client_order_id}"
         with self.store.transaction() as tx:
             out = executor.on_order(order, tx, self.orders)
+            if out:
+                tx.put(OUTBOX, key, pending_entry(
+                    [(m, m.execution_id if isinstance(m, Execution) else derive_id(m.dedupe_key, "notice"))
+                     for m in out], self.clock.now()))
+            else:
+                stored = tx.get(OUTBOX, key)
         record = self.store.get("orders", order.client_order_id) or {}
-        ex = next((m for m in out if isinstance(m, Execution)), None)
-        if ex is not None:
-            self.bus.publish("executions", wrap(ex, ts=self.clock.now(), id=ex.execution_id))
-        return bool(out), ex, record
+        if out:
+            self._publish(key, self.store.get(OUTBOX, key))
+            return True, next((m for m in out if isinstance(m, Execution)), None), record
+        if stored and not stored.get("sent"):
+            log.warning("repeated manual order: publishing what the first call did not",
+                        extra={"client_order_id": order.client_order_id})
+            self._publish(key, stored)
+        bodies = [Envelope.model_validate(m["envelope"]).decode() for m in (stored or {}).get("messages", [])]
+        return False, next((b for b in bodies if isinstance(b, Execution)), None), record
+
+    def publish_pending(self) -> int:
+        """Publish the executor's outbox entries not sent yet (reconciled executions, manual
+        orders whose publish failed); returns how many entries went out."""
+        sent = 0
+        for key, doc in self.store.query(OUTBOX, [("pending", "==", True)]):
+            if not doc.get("sent"):
+                self._publish(key, doc)
+                sent += 1
+        return sent
+
+    def _publish(self, key: str, doc: dict | None) -> None:
+        for m in (doc or {}).get("messages", []):
+            self.bus.publish(m["topic"], Envelope.model_validate(m["envelope"]), ordering_key=m.get("ordering_key"))
+        if doc is not None:
+            self.store.put(OUTBOX, key, {**doc, "pending": False, "sent": True})
 
     def order(self, client_order_id: str) -> dict | None:
         doc = self.store.get("orders", client_order_id)

@@ -3,7 +3,10 @@ concurrent IOC legs → hedge of any residual → record (written behind, never 
 
 `decide()` is everything up to the order decision (what bench/hot_path.py times);
 `scan_and_execute()` is the whole loop the local replay calls each step with the
-simulator's books; its Executions are what the caller publishes on `executions`.
+simulator's books; its Executions are what the caller publishes on `executions`. A leg
+whose outcome is unknown is recorded `open` (for reconciliation) and not published; a leg
+that answers late is published and recorded by the next `scan_and_execute` or
+`collect_late()`.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from shared.execution import slippage
 from shared.execution.breaker import Breakers
 from shared.execution.config import ArbitrageConfig, ExecutorConfig
 from shared.execution.legs import ArbOutcome, LegExecutor, asset_deltas
-from shared.execution.lifecycle import OrderRecord
+from shared.execution.lifecycle import OrderRecord, OrderState
 from shared.execution.opportunity import MissReason, NearMiss, Opportunity
 from shared.execution.pretrade import PreTradeGate
-from shared.execution.routing import GuardedVenues, RejectTracker, Venue
+from shared.execution.routing import GuardedVenues, RejectTracker, Venue, outcome_unknown
 from shared.execution.scanner import Books, Inventory, Scanner
 from shared.execution.writebehind import WriteBehind
 from shared.ports import Clock, Store
@@ -79,19 +82,31 @@ class ArbitrageEngine:
         now = self.clock.now()
         orders = {o.client_order_id: o for o in opp.orders()}
         for ex in outcome.executions:
-            self.gate.record_latency(ex.latency_ms)
             order = orders.get(ex.client_order_id)
-            rec = OrderRecord(ex.client_order_id, ex.venue, ex.symbol, ex.side, ex.requested_quantity,
-                              order_type="limit_ioc", source=ex.source.value, submitted=True)
-            self.writer.put("orders", ex.client_order_id, rec.apply_execution(ex, now).to_doc())
-            expected = order.reference_price if order else ex.expected_price
-            self.writer.put("slippage", ex.execution_id, slippage.realised_doc(ex, expected))
+            self._record(ex, now, order.reference_price if order else ex.expected_price)
         self.writer.put("arbitrage", opp.id.replace("/", "-"), outcome.to_doc())
         if outcome.legging_loss > 0 or not outcome.flat:
             log.warning("legging loss", extra={"key": opp.key, "loss": str(outcome.legging_loss),
                                                "residual": {k: str(v) for k, v in outcome.residual.items()}})
         self.outcomes.append(outcome)
         return outcome
+
+    def _record(self, ex: Execution, now, expected, state: OrderState = OrderState.NEW) -> None:
+        self.gate.record_latency(ex.latency_ms)
+        rec = OrderRecord(ex.client_order_id, ex.venue, ex.symbol, ex.side, ex.requested_quantity, state,
+                          order_type="limit_ioc", source=ex.source.value, submitted=True,
+                          strategy=ex.strategy, reference_price=expected)
+        self.writer.put("orders", ex.client_order_id, rec.apply_execution(ex, now).to_doc())
+        if not outcome_unknown(ex):
+            self.writer.put("slippage", ex.execution_id, slippage.realised_doc(ex, expected))
+
+    def collect_late(self) -> list[Execution]:
+        """Leg answers that came after their timeout: recorded now, to be published."""
+        late = self.legs.drain_late()
+        now = self.clock.now()
+        for ex in late:  # the leg was recorded open when its answer did not come in time
+            self._record(ex, now, ex.expected_price, OrderState.OPEN)
+        return [ex for ex in late if not outcome_unknown(ex)]
 
     def record_misses(self, misses: list[NearMiss]) -> None:
         for miss in misses:
@@ -102,7 +117,7 @@ class ArbitrageEngine:
         now = (clock or self.clock).now()
         decisions = self.decide(books, inventory, now, update)
         inv = defaultdict(Decimal, inventory)
-        executions: list[Execution] = []
+        executions: list[Execution] = self.collect_late()
         for opp in decisions.approved:
             short = _short_of(opp, inv)
             if short:
@@ -110,10 +125,11 @@ class ArbitrageEngine:
                                                       opp.net_bps, now, short))
                 continue
             outcome = self.execute(opp)
-            for venue in {e.venue for e in outcome.executions}:
-                for asset, delta in asset_deltas([e for e in outcome.executions if e.venue == venue]).items():
+            known = outcome.known
+            for venue in {e.venue for e in known}:
+                for asset, delta in asset_deltas([e for e in known if e.venue == venue]).items():
                     inv[(venue, asset)] += delta
-            executions.extend(outcome.executions)
+            executions.extend(known)
         self.record_misses(decisions.near_misses)
         return executions
 

@@ -6,14 +6,21 @@ Residuals are counted per asset across the opportunity's legs (base bought minus
 sold, per non-home asset); each one is unwound against the home asset on the venue where
 the excess was filled (falling back to the other venues of the opportunity when that
 venue's breaker is open), at the latest touch -/+ `hedge_max_bps`.
+
+A leg whose outcome is unknown (no answer within `leg_timeout_s`, or the venue's answer
+says so: `routing.outcome_unknown`) is not taken for a no-fill: nothing is hedged while
+any leg is unknown (the residual cannot be known), the outcome lists the leg as
+`unresolved`, and a leg future that answers late is not dropped: its Execution is kept
+for `drain_late()` (the engine publishes and records it).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
@@ -29,8 +36,9 @@ from shared.contracts import (
 )
 from shared.execution.config import ArbitrageConfig
 from shared.execution.opportunity import BPS, ZERO, Opportunity
-from shared.execution.routing import GuardedVenues, no_fill
+from shared.execution.routing import UNKNOWN, GuardedVenues, no_fill, outcome_unknown
 
+log = logging.getLogger("tradewinds.executor.legs")
 BookFn = Callable[[str, str], BookSnapshot | None]
 
 
@@ -43,21 +51,28 @@ class ArbOutcome:
     realised: Decimal = ZERO       # in the home asset, residuals valued at the mid
     legging_loss: Decimal = ZERO   # in the home asset
     fill_ratio: Decimal = ZERO
+    unresolved: list[str] = field(default_factory=list)  # legs whose outcome is unknown
 
     @property
     def executions(self) -> list[Execution]:
         return self.legs + self.hedges
 
     @property
+    def known(self) -> list[Execution]:
+        """The executions that may be booked: an unknown outcome is settled later."""
+        return [e for e in self.executions if not outcome_unknown(e)]
+
+    @property
     def flat(self) -> bool:
-        return all(v == 0 for v in self.residual.values())
+        return not self.unresolved and all(v == 0 for v in self.residual.values())
 
     def to_doc(self) -> dict:
         return {**self.opportunity.to_doc(), "realised": str(self.realised),
                 "legging_loss": str(self.legging_loss), "fill_ratio": str(self.fill_ratio),
                 "residual": {k: str(v) for k, v in self.residual.items()},
                 "legs": [e.client_order_id for e in self.legs],
-                "hedges": [e.client_order_id for e in self.hedges], "flat": self.flat}
+                "hedges": [e.client_order_id for e in self.hedges], "flat": self.flat,
+                "unresolved": list(self.unresolved)}
 
 
 def asset_deltas(executions: list[Execution]) -> dict[str, Decimal]:
@@ -81,26 +96,54 @@ class LegExecutor:
         self.guarded, self.books, self.cfg = guarded, books, cfg
         self.fees_bps, self.lots = fees_bps, dict(lot_sizes or {})
         self.pool = pool or ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="leg")
+        self._late: list[Execution] = []
+        self._late_lock = threading.Lock()
 
     def close(self) -> None:
         self.pool.shutdown(wait=False)
 
     def send_all(self, orders: list[Order]) -> list[Execution]:
+        """Every leg's answer; a leg without one within `leg_timeout_s` is an unknown outcome
+        and its future is kept: the late answer goes to `drain_late()`."""
         futures = [self.pool.submit(self.guarded.send, o) for o in orders]
+        wait(futures, timeout=self.cfg.leg_timeout_s)
         out = []
         for order, fut in zip(orders, futures):
-            try:
-                out.append(fut.result(timeout=self.cfg.leg_timeout_s))
-            except FutureTimeout:
-                out.append(no_fill(order, self.guarded.clock.now(), ExecutionStatus.FAILED,
-                                   f"no answer within {self.cfg.leg_timeout_s}s"))
+            if fut.done() and fut.exception() is None:
+                out.append(fut.result())
+                continue
+            reason = (f"no answer within {self.cfg.leg_timeout_s}s" if not fut.done()
+                      else f"send raised {type(fut.exception()).__name__}")
+            out.append(no_fill(order, self.guarded.clock.now(), ExecutionStatus.FAILED, f"{UNKNOWN}: {reason}"))
+            if not fut.done():
+                fut.add_done_callback(self._on_late)
         return out
+
+    def _on_late(self, fut: Future) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        ex = fut.result()
+        log.warning("late leg answer", extra={"client_order_id": ex.client_order_id, "status": ex.status.value})
+        with self._late_lock:
+            self._late.append(ex)
+
+    def drain_late(self) -> list[Execution]:
+        """Answers of legs that came after their timeout (taken once)."""
+        with self._late_lock:
+            late, self._late = self._late, []
+        return late
 
     def run(self, opp: Opportunity) -> ArbOutcome:
         orders = opp.orders()
         legs = self.send_all(orders)
         ratio = min((ex.filled_quantity / o.quantity for ex, o in zip(legs, orders)), default=ZERO)
-        outcome = ArbOutcome(opp, legs, fill_ratio=ratio)
+        outcome = ArbOutcome(opp, legs, fill_ratio=ratio,
+                             unresolved=[ex.client_order_id for ex in legs if outcome_unknown(ex)])
+        if outcome.unresolved:  # the residual is not known: hedging now would be a guess
+            log.error("leg outcome unknown: not hedged, left to reconciliation",
+                      extra={"key": opp.key, "legs": outcome.unresolved})
+            outcome.realised = self._value(opp, asset_deltas(legs))
+            return outcome
         # all legs complete: what is left is lot-rounding dust, kept as inventory
         residual = {} if ratio >= 1 else {
             a: q for a, q in asset_deltas(legs).items() if a != opp.home and q != 0}

@@ -7,6 +7,8 @@ Illegal transitions raise `IllegalTransition`. The lifecycle lives in the `state
 (and `state_history`); other steps' fields on the same document (risk's `status`,
 `risk_open`) are kept untouched. Submission is idempotent: `claim` marks the order
 `submitted` before it is sent, so a second copy of the same order is never sent twice.
+An order whose outcome at the venue is unknown (`routing.outcome_unknown`) stays `open`
+until reconciliation reads the venue's truth; it is never closed as failed on a guess.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Protocol
 
 from shared.contracts import Execution, ExecutionStatus, Order, Side
 from shared.errors import PermanentError
+from shared.execution.routing import outcome_unknown
 
 COLLECTION = "orders"
 
@@ -74,12 +77,15 @@ class OrderRecord:
     submitted: bool = False
     history: tuple[tuple[str, str, str], ...] = ()  # (state, at, note)
     updated_at: str = ""
+    strategy: str = ""
+    reference_price: Decimal = Decimal(0)
 
     @classmethod
     def new(cls, order: Order, at: datetime) -> OrderRecord:
         return cls(order.client_order_id, order.venue, order.symbol, order.side, order.quantity,
                    order_type=order.order_type.value, source=order.source.value,
-                   history=((OrderState.NEW.value, at.isoformat(), ""),), updated_at=at.isoformat())
+                   history=((OrderState.NEW.value, at.isoformat(), ""),), updated_at=at.isoformat(),
+                   strategy=order.strategy, reference_price=order.reference_price)
 
     def to(self, state: OrderState, at: datetime, *, filled: Decimal | None = None,
            avg_price: Decimal | None = None, note: str = "") -> OrderRecord:
@@ -95,7 +101,12 @@ class OrderRecord:
                        updated_at=at.isoformat())
 
     def apply_execution(self, ex: Execution, at: datetime) -> OrderRecord:
-        """An IOC/market result: a partial fill is partially_filled then cancelled (the rest)."""
+        """An IOC/market result: a partial fill is partially_filled then cancelled (the rest).
+        An unknown outcome leaves the order open, for reconciliation."""
+        if outcome_unknown(ex):
+            if self.state is OrderState.OPEN:
+                return self
+            return self.to(OrderState.OPEN, at, note=f"{ex.reason}; needs reconciliation")
         if ex.status is ExecutionStatus.FILLED:
             return self.to(OrderState.FILLED, at, filled=ex.filled_quantity, avg_price=ex.price)
         if ex.status is ExecutionStatus.PARTIALLY_FILLED:
@@ -112,7 +123,8 @@ class OrderRecord:
             "filled_quantity": str(self.filled_quantity), "avg_price": str(self.avg_price),
             "venue_order_id": self.venue_order_id, "order_type": self.order_type, "source": self.source,
             "submitted": self.submitted, "state_history": [list(h) for h in self.history],
-            "updated_at": self.updated_at,
+            "updated_at": self.updated_at, "strategy": self.strategy,
+            "reference_price": str(self.reference_price),
         }
 
     @classmethod
@@ -122,7 +134,8 @@ class OrderRecord:
             OrderState(doc["state"]), Decimal(doc.get("filled_quantity", "0")),
             Decimal(doc.get("avg_price", "0")), doc.get("venue_order_id"), doc.get("order_type", "market"),
             doc.get("source", "signal"), bool(doc.get("submitted")),
-            tuple(tuple(h) for h in doc.get("state_history", ())), doc.get("updated_at", ""))
+            tuple(tuple(h) for h in doc.get("state_history", ())), doc.get("updated_at", ""),
+            doc.get("strategy") or "", Decimal(doc.get("reference_price") or "0"))
 
 
 def load(docs: Docs, client_order_id: str) -> OrderRecord | None:

@@ -6,6 +6,14 @@ ccxt is imported lazily (inside `build_live_venues`), so importing this module p
 no SDK. `CcxtVenue` adapts the Exchange port to the executor's `execute(order)`:
 IOC limit orders are sent with timeInForce=IOC, market orders as market; the venue's
 answer (a ccxt unified order) becomes an Execution with the measured latency.
+
+An answer that is not final yet (status "open"/None, common right after a market order)
+is polled with `fetch_order` (bounded; `sleep` injected) until it is. A send that failed
+without a clear answer (timeout, network error: `ExchangeUnavailable`) may still have
+reached the venue: the order is looked up by its client order id, with the same bound.
+When neither gives a final answer the Execution says the outcome is unknown
+(`routing.outcome_unknown`): the order stays open for reconciliation, it is never taken
+for a cancel or a failure.
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ from typing import Any
 from shared.config.venues import MarketConfig
 from shared.contracts import Execution, ExecutionStatus, Order, OrderType
 from shared.contracts.envelope import derive_id
-from shared.errors import ConfigError
+from shared.errors import ConfigError, ExchangeUnavailable, OrderNotFound
+from shared.execution.routing import UNKNOWN, no_fill, sanitise
 from shared.ports import Clock, Secrets
 
 LIVE_FLAG = "--i-understand-live"
@@ -43,11 +52,22 @@ _STATUS = {"closed": ExecutionStatus.FILLED, "canceled": ExecutionStatus.CANCELL
            "rejected": ExecutionStatus.REJECTED}
 
 
+def final(remote: Mapping[str, Any]) -> bool:
+    """Has the venue finished with the order (filled, cancelled, expired, rejected)?"""
+    return remote.get("status") in _STATUS
+
+
 def to_execution(order: Order, remote: Mapping[str, Any], now, latency_ms: float) -> Execution:
+    """A final ccxt order as an Execution; one still open (or without a status) is an
+    unknown outcome, never a cancel."""
+    if not final(remote):
+        return no_fill(order, now, ExecutionStatus.FAILED,
+                       f"{UNKNOWN}: venue says {remote.get('status')!r}, filled {remote.get('filled') or 0}",
+                       latency_ms)
     filled = Decimal(str(remote.get("filled") or 0))
     avg = remote.get("average") or (remote.get("cost") and filled and Decimal(str(remote["cost"])) / filled) or 0
     fee = remote.get("fee") or {}
-    status = _STATUS.get(remote.get("status"), ExecutionStatus.PARTIALLY_FILLED if filled else ExecutionStatus.CANCELLED)
+    status = _STATUS[remote["status"]]
     if status is ExecutionStatus.CANCELLED and filled > 0:
         status = ExecutionStatus.PARTIALLY_FILLED
     if status is ExecutionStatus.FILLED and filled < order.quantity:
@@ -62,21 +82,62 @@ def to_execution(order: Order, remote: Mapping[str, Any], now, latency_ms: float
 
 
 class CcxtVenue:
-    def __init__(self, exchange, clock: Clock, timer: Callable[[], float] = time.perf_counter):
+    def __init__(self, exchange, clock: Clock, timer: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], None] = time.sleep, polls: int = 5, poll_s: float = 0.2):
         self.exchange, self.clock, self.timer = exchange, clock, timer
+        self.sleep, self.polls, self.poll_s = sleep, polls, poll_s
 
     def execute(self, order: Order) -> Execution:
         started = self.timer()
-        if order.order_type is OrderType.LIMIT_IOC:
-            remote = self.exchange.create_order(
-                order.symbol, "limit", order.side.value, order.quantity, order.limit_price,
-                {"timeInForce": "IOC"}, client_order_id=order.client_order_id,
-                reference_price=order.reference_price)
+        try:
+            if order.order_type is OrderType.LIMIT_IOC:
+                remote = self.exchange.create_order(
+                    order.symbol, "limit", order.side.value, order.quantity, order.limit_price,
+                    {"timeInForce": "IOC"}, client_order_id=order.client_order_id,
+                    reference_price=order.reference_price)
+            else:
+                remote = self.exchange.create_order(
+                    order.symbol, "market", order.side.value, order.quantity, None, None,
+                    client_order_id=order.client_order_id, reference_price=order.reference_price)
+        except ExchangeUnavailable as exc:  # the request may have reached the venue
+            remote = self._settle(order, None)
+            if remote is None:
+                return no_fill(order, self.clock.now(), ExecutionStatus.FAILED,
+                               f"{UNKNOWN}: {sanitise(f'{type(exc).__name__}: {exc}')}; "
+                               "the venue does not show the order (yet)", (self.timer() - started) * 1000)
         else:
-            remote = self.exchange.create_order(
-                order.symbol, "market", order.side.value, order.quantity, None, None,
-                client_order_id=order.client_order_id, reference_price=order.reference_price)
+            if not final(remote):
+                remote = self._settle(order, remote)
         return to_execution(order, remote, self.clock.now(), (self.timer() - started) * 1000)
+
+    def resolve(self, order: Order) -> Execution | None:
+        """The venue's answer for an order sent before (by client order id); None when the
+        venue does not know it. An order still open is an unknown outcome."""
+        try:
+            remote = self.exchange.fetch_order_by_client_id(order.client_order_id, order.symbol)
+        except OrderNotFound:
+            return None
+        if not final(remote):
+            remote = self._settle(order, remote)
+        return to_execution(order, remote, self.clock.now(), 0.0)
+
+    def _settle(self, order: Order, remote: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """Poll the order (by venue id, else client order id) until final, at most `polls`
+        times; the last view otherwise (None when the venue never showed it)."""
+        last = remote
+        for _ in range(self.polls):
+            self.sleep(self.poll_s)
+            try:
+                if last is not None and last.get("id"):
+                    seen = self.exchange.fetch_order(str(last["id"]), order.symbol)
+                else:
+                    seen = self.exchange.fetch_order_by_client_id(order.client_order_id, order.symbol)
+            except Exception:  # noqa: BLE001, S112 - not there (yet) or unreachable: a poll never decides
+                continue
+            last = seen
+            if final(seen):
+                break
+        return last
 
 
 def venue_keys(secrets: Secrets, venue: str) -> tuple[str, str]:

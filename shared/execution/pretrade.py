@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,19 @@ from shared.contracts import Command, Control
 from shared.execution.config import PretradeConfig
 from shared.ports import Clock, Store
 from shared.risk.config import Limits
+
+
+def usd_per_unit(asset: str, price_of: Callable[[str], Decimal | None], usd: str = "USDT") -> Decimal | None:
+    """How many `usd` one unit of `asset` is worth (1 for `usd` itself), from the price of
+    `asset/usd` or of `usd/asset` (e.g. BTC for an ETH/BTC order: the BTC/USDT price);
+    None when neither is known. The size checks and algo choices are in USD."""
+    if asset == usd:
+        return Decimal(1)
+    direct = price_of(f"{asset}/{usd}")
+    if direct:
+        return direct
+    inverse = price_of(f"{usd}/{asset}")
+    return Decimal(1) / inverse if inverse else None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,12 @@ is moved along the state machine to what the venue says; an order the venue neve
 `failed`. Open orders on the venue that the store does not know are adopted. Balances are
 overwritten with the venue's totals, and a position larger than the venue's base balance
 is clamped to it. Every correction is listed in the report and in `audit/`.
+
+An order of ours that reconciliation closes (filled, cancelled, failed...) gets its
+Execution (id `derive_id(client_order_id, "fill")`, as the executor would have emitted it:
+the ledger books it once): listed in `report.executions` and written, in the same
+transaction as the order's new state, to the executor's pending outbox (`outbox/`,
+`pending: true`) that the service publishes on `executions` (`publish_pending`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from shared.contracts import Side
+from shared.contracts import Execution, ExecutionStatus, Message, OrderSource, Side, wrap
+from shared.contracts.envelope import derive_id
 from shared.errors import OrderRejected, TransientError
 from shared.execution.lifecycle import (
     ACTIVE,
@@ -30,6 +37,8 @@ from shared.execution.lifecycle import (
 from shared.ports import Clock, Exchange, Store
 
 log = logging.getLogger("tradewinds.executor.reconcile")
+OUTBOX = "outbox"
+TOPICS = {"execution": "executions", "notification": "notifications"}
 _STATUS = {"closed": OrderState.FILLED, "canceled": OrderState.CANCELLED, "cancelled": OrderState.CANCELLED,
            "expired": OrderState.CANCELLED, "rejected": OrderState.REJECTED}
 
@@ -42,6 +51,7 @@ class ReconcileReport:
     balances: dict[str, dict[str, str]] = field(default_factory=dict)
     positions_clamped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    executions: list[Execution] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -50,7 +60,39 @@ class ReconcileReport:
     def to_doc(self) -> dict:
         return {"kind": "reconcile", "at": self.at, "corrected": self.corrected, "adopted": self.adopted,
                 "balances": self.balances, "positions_clamped": self.positions_clamped,
-                "errors": self.errors}
+                "errors": self.errors, "executions": [e.execution_id for e in self.executions]}
+
+
+def pending_entry(messages: list[tuple[Message, str]], ts) -> dict:
+    """An outbox document of messages to publish: (body, envelope id) pairs."""
+    return {"pending": True, "sent": False, "messages": [
+        {"topic": TOPICS[body.TYPE], "ordering_key": getattr(body, "symbol", None),
+         "envelope": wrap(body, ts=ts, id=env_id).model_dump(mode="json")} for body, env_id in messages]}
+
+
+_CLOSED_AS = {OrderState.FILLED: ExecutionStatus.FILLED, OrderState.CANCELLED: ExecutionStatus.CANCELLED,
+              OrderState.REJECTED: ExecutionStatus.REJECTED, OrderState.FAILED: ExecutionStatus.FAILED}
+
+
+def closing_execution(rec: OrderRecord, remote: Mapping[str, Any] | None, at) -> Execution | None:
+    """The Execution of an order of ours that reconciliation closed; None for an order
+    adopted from the venue (not ours to book)."""
+    try:
+        source = OrderSource(rec.source)
+    except ValueError:
+        return None
+    status = _CLOSED_AS[rec.state]
+    if rec.filled_quantity > 0 and (status is not ExecutionStatus.FILLED or rec.filled_quantity < rec.quantity):
+        status = ExecutionStatus.PARTIALLY_FILLED
+    fee = (remote or {}).get("fee") or {}
+    note = rec.history[-1][2] if rec.history else ""
+    return Execution(
+        execution_id=derive_id(rec.client_order_id, "fill"), client_order_id=rec.client_order_id,
+        venue=rec.venue, symbol=rec.symbol, side=rec.side, status=status, requested_quantity=rec.quantity,
+        filled_quantity=rec.filled_quantity, price=rec.avg_price if rec.filled_quantity > 0 else Decimal(0),
+        expected_price=rec.reference_price, fee=_dec(fee.get("cost")),
+        fee_currency=fee.get("currency") or rec.symbol.partition("/")[2], latency_ms=0.0, source=source,
+        strategy=rec.strategy or "ensemble", reason=f"reconciled: {note}"[:200], executed_at=at)
 
 
 def _dec(value: Any) -> Decimal:
@@ -117,7 +159,13 @@ def reconcile(store: Store, exchanges: Mapping[str, Exchange], clock: Clock) -> 
                 if remote.get("id") and not new.venue_order_id:
                     new = replace(new, venue_order_id=str(remote["id"]))
             if new != rec:
-                save(store, new)
+                ex = closing_execution(new, remote, now) if new.state.terminal else None
+                with store.transaction() as tx:  # the state and its Execution together
+                    save(tx, new)
+                    if ex is not None:
+                        tx.put(OUTBOX, f"reconcile:{rec.client_order_id}", pending_entry([(ex, ex.execution_id)], now))
+                if ex is not None:
+                    report.executions.append(ex)
                 report.corrected.append({"client_order_id": rec.client_order_id, "from": rec.state.value,
                                          "to": new.state.value, "filled": str(new.filled_quantity)})
     for venue, ex in exchanges.items():

@@ -6,10 +6,17 @@ twice never makes two exchange orders; with `claims` set (a Store), a `order_cla
 is also committed BEFORE the venue call, so a crash between the call and the commit is
 not resent on redelivery (reconciliation on start settles it from the venue's truth).
 `claims` must not be the store whose transaction is open around the step (in the cloud:
-Firestore outside the transaction; locally: a separate SQLite file).
-The pre-trade check uses the cached risk state (halt flag); the order goes out as
-market / IOC / iceberg / TWAP by size (`shared.execution.algos`), through the router
-(breakers, reject ratios, failover) when one is wired.
+Firestore outside the transaction; locally: a separate SQLite file). When the claim exists
+already, the venue is asked for the order by its client order id (venues that can: the
+live ccxt venue) and its Execution is emitted; otherwise reconciliation settles it.
+
+The pre-trade check uses the cached risk state (halt flag) and the order's size in USD
+(the notional in the symbol's quote, converted with the latest book or `marks/` price);
+the order goes out as market / IOC / iceberg / TWAP by that size (`shared.execution.algos`),
+through the router (its own venue; failover only when that one is unavailable) when one is
+wired. An order whose outcome at the venue is unknown is left `open` for reconciliation:
+no Execution is emitted for it (the ledger would book a fill of 0 under the id the real
+answer needs), a Notification reports it instead.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -27,12 +36,14 @@ from shared.contracts import (
     Execution,
     ExecutionStatus,
     Message,
+    Notification,
     Order,
+    Severity,
 )
 from shared.execution import algos, lifecycle
 from shared.execution.config import ExecutorConfig, load_executor_config
-from shared.execution.pretrade import PreTradeGate
-from shared.execution.routing import Router, no_fill
+from shared.execution.pretrade import PreTradeGate, usd_per_unit
+from shared.execution.routing import Router, no_fill, outcome_unknown
 from shared.ports import Clock, Store, Transaction
 
 log = logging.getLogger("tradewinds.executor")
@@ -53,6 +64,7 @@ class ExecutorDeps:
     router: Router | None = None
     wait: Callable[[float], None] = lambda seconds: None
     claims: Store | None = None
+    usd: str = "USDT"  # the currency of the USD limits (the market's quote)
 
     def __post_init__(self) -> None:
         if self.gate is None:
@@ -90,25 +102,86 @@ def on_order(order: Order, tx: Transaction, deps: ExecutorDeps) -> list[Message]
         return []  # already sent to the venue: never a second exchange order
     if deps.claims is not None and not deps.claims.create_if_absent(
             "order_claims", order.client_order_id, {"at": now.isoformat(), "venue": order.venue}):
-        log.warning("order was sent by a run that did not commit; left to reconciliation",
-                    extra={"client_order_id": order.client_order_id})
-        lifecycle.save(tx, record)
-        return []
-    reasons = deps.gate.check(order.notional, reduces=order.reduce_only)
+        return _sent_before(order, record, tx, deps, now)
+    rate = usd_per_unit(order.symbol.partition("/")[2], partial(_price, tx, deps), deps.usd)
+    if rate is None and not order.reduce_only:
+        reasons = [f"no_usd_price: no book or mark converts {order.symbol.partition('/')[2]} to {deps.usd}"]
+    else:
+        rate = rate or Decimal(1)
+        reasons = deps.gate.check(order.notional * rate, reduces=order.reduce_only)
     if deps.halted and not order.reduce_only and not any(r.startswith("halted") for r in reasons):
         reasons.insert(0, "halted: executor refuses new exposure")
     if reasons:
         ex = no_fill(order, now, ExecutionStatus.REJECTED, "; ".join(reasons))
+    elif deps.router is not None:
+        ex = algos.run(order, deps.router.route, deps.config.algos, wait=deps.wait, usd_per_quote=rate,
+                       pin=deps.router.pin, on_unknown=partial(_child_unknown, tx, now))
     else:
-        send = deps.router.route if deps.router is not None else deps.venue.execute
-        ex = algos.run(order, send, deps.config.algos, wait=deps.wait)
+        ex = algos.run(order, deps.venue.execute, deps.config.algos, wait=deps.wait, usd_per_quote=rate,
+                       on_unknown=partial(_child_unknown, tx, now))
     deps.latencies_ms.append(ex.latency_ms)
     deps.gate.record_latency(ex.latency_ms)
+    return _settle(order, record, ex, tx, now)
+
+
+def _settle(order: Order, record: lifecycle.OrderRecord, ex: Execution, tx: Transaction, now) -> list[Message]:
     record = replace(record, venue=ex.venue).apply_execution(ex, now)
     lifecycle.save(tx, record)
     doc = tx.get("orders", order.client_order_id) or {}
+    if outcome_unknown(ex):
+        tx.put("orders", order.client_order_id, {**doc, "status": "unknown", "needs_reconcile": True})
+        log.error("order outcome unknown; left open for reconciliation",
+                  extra={"client_order_id": order.client_order_id, "venue": ex.venue, "reason": ex.reason})
+        return [unknown_notice(order, ex.venue, ex.reason, now)]
     tx.put("orders", order.client_order_id, {**doc, "status": ex.status.value, "execution_id": ex.execution_id})
     return [ex]
 
 
-__all__ = ["ExecutorDeps", "build_deps", "handle", "on_order"]
+def _sent_before(order: Order, record: lifecycle.OrderRecord, tx: Transaction, deps: ExecutorDeps,
+                 now) -> list[Message]:
+    """An earlier run claimed the order (and may have sent it) but did not commit: ask the
+    venue for it by client order id; what it cannot say is left to reconciliation."""
+    lookup = deps.router.resolve if deps.router is not None else getattr(deps.venue, "resolve", None)
+    found = lookup(order) if lookup is not None else None
+    if found is None or outcome_unknown(found):
+        log.warning("order was sent by a run that did not commit; left to reconciliation",
+                    extra={"client_order_id": order.client_order_id})
+        lifecycle.save(tx, record)
+        return []
+    log.info("order sent by a run that did not commit: the venue's answer is booked now",
+             extra={"client_order_id": order.client_order_id, "status": found.status.value})
+    return _settle(order, record, found, tx, now)
+
+
+def _child_unknown(tx: Transaction, now, child: Order, ex: Execution) -> None:
+    """An algo's child order left to reconciliation, under its own client order id."""
+    rec = lifecycle.OrderRecord.new(child, now)
+    lifecycle.save(tx, replace(rec, venue=ex.venue, submitted=True).apply_execution(ex, now))
+    log.error("child order outcome unknown; left open for reconciliation",
+              extra={"client_order_id": child.client_order_id, "venue": ex.venue, "reason": ex.reason})
+
+
+def _price(tx: Transaction, deps: ExecutorDeps, symbol: str) -> Decimal | None:
+    """The latest price of a symbol: a book's mid (router's books), else `marks/`."""
+    if deps.router is not None:
+        for venue in deps.router.venues_of.get(symbol, []):
+            try:
+                book = deps.router.books(venue, symbol)
+            except Exception:  # noqa: BLE001 - an unreadable book is no price
+                book = None
+            if book is not None and book.bids and book.asks:
+                return (book.bids[0].price + book.asks[0].price) / 2
+    doc = tx.peek("marks", symbol.replace("/", "-"))
+    return Decimal(doc["price"]) if doc and doc.get("price") else None
+
+
+def unknown_notice(order: Order, venue: str, reason: str, now) -> Notification:
+    return Notification(
+        kind="order_unknown", severity=Severity.CRITICAL,
+        title=f"Order outcome unknown: {order.side.value.upper()} {order.symbol} on {venue}",
+        text=f"{reason[:200]}. The order is left open; reconciliation reads the venue's answer.",
+        fields=(("Order", order.client_order_id), ("Venue", venue), ("Quantity", str(order.quantity))),
+        dedupe_key=f"order_unknown:{order.client_order_id}", created_at=now)
+
+
+__all__ = ["ExecutorDeps", "build_deps", "handle", "on_order", "unknown_notice"]

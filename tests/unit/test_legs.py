@@ -1,14 +1,17 @@
-"""Executing opportunities: concurrent IOC legs on the paper exchange, hedge of a broken leg."""
+"""Executing opportunities: concurrent IOC legs on the paper exchange, hedge of a broken leg;
+a leg whose outcome is unknown is neither hedged blindly nor dropped."""
 
+import threading
 from decimal import Decimal
 
 import pytest
 
 from shared.clock import SimulatedClock
-from shared.contracts import ExecutionStatus, OrderSource, OrderType, Side
+from shared.contracts import Execution, ExecutionStatus, Order, OrderSource, OrderType, Side
 from shared.execution.arbitrage import build_engine
 from shared.execution.opportunity import MissReason
 from shared.execution.paper import PaperExchange
+from shared.execution.routing import no_fill, outcome_unknown
 from tests.executor_fixtures import (
     INVENTORY,
     T0,
@@ -24,12 +27,34 @@ D = Decimal
 pytestmark = pytest.mark.timeout(10)
 
 
-def engine_for(books, venues=None):
+def engine_for(books, venues=None, **cfg):
     clock = SimulatedClock(T0)
     paper = PaperExchange(books=lambda v, s: books[(v, s)], fees_bps={"a": D(10), "b": D(10)}, clock=clock)
     venues = venues or {"a": Counting(paper), "b": Counting(paper)}
-    engine = build_engine(market(), exec_config(), venues, lambda v, s: books.get((v, s)), clock)
+    engine = build_engine(market(), exec_config(**cfg), venues, lambda v, s: books.get((v, s)), clock)
     return engine, venues, clock
+
+
+class Down:
+    """A venue that answers "down": the leg was not executed."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def execute(self, order: Order) -> Execution:
+        self.calls += 1
+        return no_fill(order, T0, ExecutionStatus.FAILED, f"venue {order.venue} unavailable")
+
+
+class Slow:
+    """A venue whose answer comes only when the test releases it."""
+
+    def __init__(self, inner):
+        self.inner, self.release = inner, threading.Event()
+
+    def execute(self, order: Order) -> Execution:
+        assert self.release.wait(5)
+        return self.inner.execute(order)
 
 
 def test_cross_opportunity_is_executed_on_both_legs_as_ioc_limits_at_the_planned_vwap():
@@ -77,12 +102,12 @@ def test_failing_second_leg_is_hedged_at_once_and_the_position_ends_flat(store):
     books = cross_books()
     clock = SimulatedClock(T0)
     paper = PaperExchange(books=lambda v, s: books[(v, s)], fees_bps={"a": D(10), "b": D(10)}, clock=clock)
-    broken = Broken()
-    engine, venues, _ = engine_for(books, {"a": Counting(paper), "b": broken})
+    down = Down()
+    engine, venues, _ = engine_for(books, {"a": Counting(paper), "b": down})
     executions = engine.scan_and_execute(books, INVENTORY)
     buy, failed, hedge = executions
     assert buy.status is ExecutionStatus.FILLED and failed.status is ExecutionStatus.FAILED
-    assert broken.calls == 1
+    assert down.calls == 1
     assert (hedge.venue, hedge.side, hedge.source) == ("a", Side.SELL, OrderSource.HEDGE)
     assert hedge.filled_quantity == buy.filled_quantity == D("1.5")
     hedge_order = venues["a"].sent[-1]
@@ -95,6 +120,49 @@ def test_failing_second_leg_is_hedged_at_once_and_the_position_ends_flat(store):
     engine.writer.flush(store)
     [(_, arb)] = store.query("arbitrage")
     assert arb["legging_loss"] == str(expected_loss) and arb["flat"] is True
+
+
+def test_a_leg_with_an_unknown_outcome_is_not_hedged_blindly_and_is_left_open(store):
+    books = cross_books()
+    clock = SimulatedClock(T0)
+    paper = PaperExchange(books=lambda v, s: books[(v, s)], fees_bps={"a": D(10), "b": D(10)}, clock=clock)
+    broken = Broken()  # a timeout: the sell may have been executed
+    engine, venues, _ = engine_for(books, {"a": Counting(paper), "b": broken})
+    executions = engine.scan_and_execute(books, INVENTORY)
+    [buy] = executions  # the unknown leg is not published: the ledger would book a fill of 0
+    assert buy.status is ExecutionStatus.FILLED and len(venues["a"].sent) == 1  # no hedge sent
+    [outcome] = engine.outcomes
+    assert outcome.hedges == [] and not outcome.flat and len(outcome.unresolved) == 1
+    engine.writer.flush(store)
+    leg = store.get("orders", outcome.unresolved[0])
+    assert leg["state"] == "open" and "needs reconciliation" in leg["state_history"][-1][2]
+    [(_, arb)] = store.query("arbitrage")
+    assert arb["unresolved"] == outcome.unresolved and arb["flat"] is False
+
+
+def test_a_timed_out_leg_is_kept_and_its_late_fill_is_published_and_recorded(store):
+    books = cross_books()
+    clock = SimulatedClock(T0)
+    paper = PaperExchange(books=lambda v, s: books[(v, s)], fees_bps={"a": D(10), "b": D(10)}, clock=clock)
+    slow = Slow(paper)
+    engine, _, _ = engine_for(books, {"a": Counting(paper), "b": slow}, leg_timeout_s=0.2)
+    try:
+        [_buy] = engine.scan_and_execute(books, INVENTORY)
+        [outcome] = engine.outcomes
+        assert outcome.hedges == [] and outcome_unknown(outcome.legs[1])
+        slow.release.set()
+        for _ in range(100):
+            late = engine.collect_late()
+            if late:
+                break
+            threading.Event().wait(0.02)
+        [sell] = late
+        assert sell.status is ExecutionStatus.FILLED and sell.venue == "b" and sell.side is Side.SELL
+        engine.writer.flush(store)
+        doc = store.get("orders", sell.client_order_id)
+        assert doc["state"] == "filled" and doc["filled_quantity"] == str(sell.filled_quantity)
+    finally:
+        slow.release.set()
 
 
 def test_partial_fill_hedges_only_the_residual():
