@@ -189,3 +189,59 @@ def test_an_unexpected_error_is_json_without_a_stack_trace(env, store):
     r = client.get("/v1/positions", headers=auth(READ))
     assert r.status_code == 500 and r.json()["error"] == "internal error"
     assert "secret internals" not in r.text and "Traceback" not in r.text
+
+
+class FailingOnce:
+    """The bus, except that the first publish fails (the transport hiccups after the commit)."""
+
+    def __init__(self, inner):
+        self.inner, self.failed = inner, False
+
+    def publish(self, topic, envelope, ordering_key=None):
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("publish failed")
+        return self.inner.publish(topic, envelope, ordering_key=ordering_key)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_manual_order_whose_publish_failed_is_published_by_the_retry(env, store, bus):
+    client, service, paper, _ = env
+    got = []
+    bus.subscribe("risk-executions", lambda e: got.append(e))
+    service.bus = FailingOnce(bus)
+    r1 = client.post("/v1/orders", json=ORDER, headers=auth(ADMIN))
+    assert r1.status_code == 500 and len(paper.sent) == 1  # filled and committed, not published
+    bus.drain()
+    assert got == []
+    r2 = client.post("/v1/orders", json=ORDER, headers=auth(ADMIN))
+    assert r2.status_code == 200 and r2.json()["created"] is False and len(paper.sent) == 1
+    assert r2.json()["execution"]["status"] == "filled"
+    bus.drain()
+    [env_] = got
+    assert env_.id == env_.decode().execution_id and env_.decode().filled_quantity == Decimal("0.5")
+    client.post("/v1/orders", json=ORDER, headers=auth(ADMIN))  # published once is enough
+    bus.drain()
+    assert len(got) == 1
+
+
+def test_executions_settled_by_reconciliation_are_published_once(env, store, bus, clock):
+    from runtime.executor.venues import PaperAccount
+    from shared.contracts import Order, Side, client_order_id
+    from shared.execution import lifecycle
+    from shared.execution.reconcile import reconcile
+
+    _, service, *_ = env
+    got = []
+    bus.subscribe("risk-executions", lambda e: got.append(e.decode()))
+    lost = Order(client_order_id=client_order_id("lost-1"), venue="binance", symbol="BTC/USDT", side=Side.BUY,
+                 quantity=Decimal(1), reference_price=Decimal(100), created_at=clock.now())
+    lifecycle.save(store, lifecycle.OrderRecord.new(lost, clock.now()))
+    report = reconcile(store, {"binance": PaperAccount("binance", store)}, clock)
+    assert [e.client_order_id for e in report.executions] == [lost.client_order_id]
+    assert service.publish_pending() == 1 and service.publish_pending() == 0
+    bus.drain()
+    [ex] = got
+    assert ex.client_order_id == lost.client_order_id and ex.filled_quantity == 0 and ex.status.value == "failed"

@@ -84,3 +84,58 @@ def test_live_mode_needs_the_env_and_the_flag():
     require_live({"TW_MODE": "live"}, ["serve", LIVE_FLAG])
     with pytest.raises(LiveModeRefused):
         build_live_venues(market(), secrets=None, clock=None, environ={"TW_MODE": "paper"}, argv=[LIVE_FLAG])
+
+
+# -- the live venue: answers that are not final yet, and sends without a clear answer ------------
+def _fill(fake, cid: str) -> None:
+    with fake.state.lock:
+        o = fake.state.orders[cid]
+        o.update(status="FILLED", executedQty=o["origQty"], cummulativeQuoteQty="290.00", isWorking=False)
+
+
+def test_a_market_order_still_open_right_after_the_send_is_polled_until_filled(fake, ex, clock):
+    from shared.contracts import ExecutionStatus
+    from shared.execution.live import CcxtVenue
+
+    o = order("open-then-filled")
+    polls = []
+    venue = CcxtVenue(ex, clock, sleep=lambda s: polls.append(s) or (len(polls) == 2 and _fill(fake, o.client_order_id)),
+                      polls=5, poll_s=0.01)
+    got = venue.execute(o)  # the fake answers NEW with nothing filled, as venues do for a market order
+    assert got.status is ExecutionStatus.FILLED and got.filled_quantity == D("0.01")
+    assert got.price == D("29000") and len(polls) == 2
+
+
+def test_an_order_still_open_after_the_polls_is_left_open_not_cancelled(fake, ex, clock):
+    from shared.execution.live import CcxtVenue
+    from shared.execution.routing import outcome_unknown
+
+    o = order("stays-open")
+    got = CcxtVenue(ex, clock, sleep=lambda s: None, polls=2, poll_s=0).execute(o)
+    assert outcome_unknown(got) and "'open'" in got.reason
+    rec = OrderRecord.new(o, T0).apply_execution(got, T0)
+    assert rec.state is OrderState.OPEN  # reconciliation settles it from the venue's truth
+
+
+def test_a_send_without_an_answer_is_looked_up_by_client_order_id_not_taken_for_a_failure(fake, ex, clock):
+    from shared.contracts import ExecutionStatus
+    from shared.execution.live import CcxtVenue
+    from shared.execution.routing import outcome_unknown
+
+    reached = order("reached-the-venue")
+
+    def venue_processed_it(_):  # the request got there; only its answer was lost
+        if reached.client_order_id not in fake.state.orders:
+            ex.create_order(reached.symbol, "market", "buy", reached.quantity, None,
+                            client_order_id=reached.client_order_id, reference_price=reached.reference_price)
+            _fill(fake, reached.client_order_id)
+
+    fake.fail(503, "Service Unavailable", path="/api/v3/order", times=1)
+    got = CcxtVenue(ex, clock, sleep=venue_processed_it, polls=3, poll_s=0).execute(reached)
+    assert got.status is ExecutionStatus.FILLED and got.filled_quantity == D("0.01")
+
+    lost = order("never-seen")
+    fake.fail(503, "Service Unavailable", path="/api/v3/order", times=1)
+    got = CcxtVenue(ex, clock, sleep=lambda s: None, polls=2, poll_s=0).execute(lost)
+    assert outcome_unknown(got) and "does not show the order" in got.reason
+    assert "http" not in got.reason and "signature" not in got.reason
