@@ -4,20 +4,29 @@
   The venue keeps trading while our connection is down, so its bars are kept as the
   venue's history and served back by `history()` for backfill. `drop_feed(start, end)`
   makes the connection go silent (no error, no data), like a websocket that stops.
-- `CcxtSource` polls a real venue through the ccxt adapter: closed 1-minute bars since
-  what it last delivered, and the order book over REST.
+- `CcxtSource` follows a real venue through the ccxt adapter: closed 1-minute bars polled
+  over REST since what it last delivered, and order books kept from the venue's websocket
+  by `BookStreams` (one `BookStream` per symbol, REST polling as its fallback) running on
+  a private event loop thread, because the feed's loop is synchronous.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
+from shared.clock import WallClock
 from shared.contracts import Bar, BookSnapshot
 from shared.errors import ExchangeUnavailable
+from shared.ports import Clock
 
+log = logging.getLogger("tradewinds.feed.sources")
 MINUTE = timedelta(minutes=1)
 
 
@@ -121,22 +130,154 @@ class SimulatedSource:
         self._connected = False
 
 
-class CcxtSource:
-    """A venue through `shared.adapters.ccxt.CcxtExchange` (REST polling)."""
+class BookStreams:
+    """The venue's BookStreams (one ccxt.pro client) on an event loop in a daemon thread.
 
-    def __init__(self, exchange, symbols: list[str], depth: int = 20):
+    Books land in a lock-guarded dict: `take()` returns the ones that arrived since it was
+    last called (the newest per symbol), `latest(symbol)` the newest seen. `stop()` cancels
+    the streams and closes the client, bounded by `stop_timeout_s`."""
+
+    def __init__(self, settings: Any, symbols: list[str], clock: Clock, depth: int,
+                 stream_options: dict[str, Any] | None = None, stop_timeout_s: float = 5.0):
+        self.settings, self.symbols, self.clock, self.depth = settings, list(symbols), clock, depth
+        self.stream_options = dict(stream_options or {})
+        self.stop_timeout_s = stop_timeout_s
+        self.streams: list[Any] = []
+        self._latest: dict[str, BookSnapshot] = {}
+        self._fresh: dict[str, BookSnapshot] = {}
+        self._arrived = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"books-{settings.venue_name}",
+                                        daemon=True)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait_first_books(self, timeout_s: float) -> bool:
+        """Block until every symbol has a book, or `timeout_s` passes."""
+        deadline = time.monotonic() + timeout_s
+        with self._arrived:
+            while len(self._latest) < len(self.symbols):
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    return False
+                self._arrived.wait(left)
+        return True
+
+    def take(self) -> list[BookSnapshot]:
+        with self._arrived:
+            books, self._fresh = list(self._fresh.values()), {}
+        return books
+
+    def latest(self, symbol: str) -> BookSnapshot | None:
+        with self._arrived:
+            return self._latest.get(symbol)
+
+    def stop(self) -> None:
+        self._stopping.set()  # seen by _main if it has not made its loop yet
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:  # the loop closed in between: nothing left to stop
+                pass
+        if self._thread.is_alive():
+            self._thread.join(self.stop_timeout_s + 1)
+            if self._thread.is_alive():
+                log.warning("book streams did not stop in time", extra={
+                    "venue": self.settings.venue_name})
+
+    def _put(self, book: BookSnapshot) -> None:  # called on the streams' loop
+        with self._arrived:
+            self._latest[book.symbol] = self._fresh[book.symbol] = book
+            self._arrived.notify_all()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception:  # the thread must end quietly; the feed sees no books and reconnects
+            log.exception("book streams ended", extra={"venue": self.settings.venue_name})
+
+    async def _main(self) -> None:
+        from shared.adapters.ccxt.ws import BookStream, pro_exchange
+
+        self._stop, self._loop = asyncio.Event(), asyncio.get_running_loop()
+        if self._stopping.is_set():
+            return
+        client = pro_exchange(self.settings)  # made inside the loop that will use it
+        self.streams = [BookStream(self.settings, symbol, self._put, clock=self.clock,
+                                   depth=self.depth, exchange=client, **self.stream_options)
+                        for symbol in self.symbols]
+        tasks = [asyncio.create_task(_keep_running(stream)) for stream in self.streams]
+        try:
+            await self._stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await asyncio.wait_for(client.close(), self.stop_timeout_s)
+            except Exception:  # closing is best effort
+                log.warning("closing the ccxt client failed", exc_info=True)
+
+
+async def _keep_running(stream: Any) -> None:
+    """Run a BookStream; an unexpected error is logged and the stream restarted."""
+    while True:
+        try:
+            await stream.run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # BookStream maps venue errors itself; anything else: restart
+            log.exception("book stream crashed; restarting", extra={
+                "venue": stream.venue, "symbol": stream.symbol})
+            await asyncio.sleep(1.0)
+
+
+class CcxtSource:
+    """A venue through `shared.adapters.ccxt`: bars over REST (`CcxtExchange.fetch_bars`),
+    books from `BookStreams` built on the exchange's settings.
+
+    `connect()` loads the markets over REST (raising TransientError when the venue cannot
+    be reached), then starts the streams and waits up to `first_book_timeout_s` for a
+    first book per symbol; `close()` stops them. `stream_options` go to each BookStream
+    (`poll_interval_s` of the REST fallback, `backoff`, `sleep`, `rand`)."""
+
+    def __init__(self, exchange, symbols: list[str], depth: int = 20, *,
+                 clock: Clock | None = None, first_book_timeout_s: float = 5.0,
+                 stream_options: dict[str, Any] | None = None):
         self.exchange = exchange
         self.venue = exchange.venue
         self.symbols = list(symbols)
         self.depth = depth
+        self.clock = clock or WallClock()
+        self.first_book_timeout_s = first_book_timeout_s
+        self.stream_options = dict(stream_options or {})
+        self.books: BookStreams | None = None
         self._cursor: dict[str, datetime] = {}
+
+    @property
+    def streaming(self) -> bool:
+        return self.books is not None and self.books.running
 
     def connect(self) -> None:
         self.exchange.load_markets(reload=True)
+        self.close()
+        self.books = BookStreams(self.exchange.settings, self.symbols, self.clock, self.depth,
+                                 self.stream_options)
+        self.books.start()
+        if not self.books.wait_first_books(self.first_book_timeout_s):
+            log.warning("no first book yet; the streams keep trying", extra={
+                "venue": self.venue, "timeout_s": self.first_book_timeout_s})
 
     def poll(self, now: datetime) -> SourceUpdate:
-        from shared.adapters.ccxt import to_book_snapshot
-
         update = SourceUpdate()
         closed_before = now.replace(second=0, microsecond=0)
         for symbol in self.symbols:
@@ -145,8 +286,8 @@ class CcxtSource:
             if bars:
                 self._cursor[symbol] = bars[-1].open_time + MINUTE
             update.bars.extend(bars)
-            book = self.exchange.fetch_order_book(symbol, self.depth)
-            update.books.append(to_book_snapshot(self.venue, book, now, self.depth, symbol))
+        if self.books is not None:
+            update.books.extend(self.books.take())
         return update
 
     def history(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
@@ -155,4 +296,6 @@ class CcxtSource:
         return [bar for page in self.exchange.fetch_bars(symbol, start, end) for bar in page]
 
     def close(self) -> None:
-        pass  # REST: nothing held open
+        if self.books is not None:
+            self.books.stop()
+            self.books = None

@@ -1,12 +1,15 @@
 """The feed service end to end: sources → FeedService → InProcessBus, /health over HTTP.
 
-The ccxt case runs ccxt's real binance class against the fake Binance server, which is
-taken down for four minutes; the simulated case drops one simulated venue's feed.
-Time is a SimulatedClock moved by the test; no test sleeps.
+The ccxt case runs ccxt's real binance class against the fake Binance REST server (bars)
+and the fake Binance websocket server (books), both taken down for four minutes; the
+simulated case drops one simulated venue's feed. Time is a SimulatedClock moved by the
+test. The ccxt source receives books on its own thread, so after moving the venue's clock
+a ccxt test waits (bounded) for that tick's books to arrive before stepping the feed.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,11 +21,13 @@ from runtime.feed.config import FeedConfig
 from runtime.feed.service import FeedService, bar_envelope_id
 from runtime.feed.sources import CcxtSource, SimulatedMarket, SimulatedSource
 from shared.adapters.ccxt import CcxtExchange, RetryPolicy
+from shared.adapters.ccxt.ws import Backoff
 from shared.adapters.local.bus import InProcessBus
 from shared.adapters.local.sqlite_store import SqliteStore
 from shared.clock import SimulatedClock
 from shared.contracts import Bar, BookTop, Notification
 from tests.integration.fake_binance import FakeBinance
+from tests.integration.fake_binance_ws import FakeBinanceWs, binance_urls
 
 pytestmark = pytest.mark.timeout(60)
 START = datetime(2023, 11, 14, 22, 0, tzinfo=UTC)
@@ -52,6 +57,25 @@ def assert_contiguous(times: list[datetime]) -> None:
     assert times == [times[0] + i * MINUTE for i in range(len(times))], "bar lost or duplicated"
 
 
+def settle(source: CcxtSource, clock: SimulatedClock, timeout_s: float = 5.0) -> None:
+    """Wait until the source's streams delivered every symbol's book of the current tick."""
+    if not source.streaming:
+        return
+    deadline = time.monotonic() + timeout_s
+    while any((book := source.books.latest(s)) is None or book.ts < clock.now()
+              for s in source.symbols):
+        assert time.monotonic() < deadline, "no book from the websocket for this tick"
+        time.sleep(0.002)
+
+
+def ccxt_source(rest: FakeBinance, ws: FakeBinanceWs, clock: SimulatedClock, symbols: list[str],
+                **exchange_kw) -> CcxtSource:
+    exchange = CcxtExchange("binance", urls_override=binance_urls(rest.url, ws.url),
+                            timeout_ms=500, rate_limit_ms=0, **exchange_kw)
+    return CcxtSource(exchange, symbols, depth=5, clock=clock, stream_options={
+        "poll_interval_s": 0.05, "backoff": Backoff(base_s=0.01, max_s=0.05)})
+
+
 def _config(**kw) -> FeedConfig:
     base = dict(stale_after_s=5, book_top_interval_s=10, reconnect_base_s=1, reconnect_max_s=8,
                 poll_interval_s=2, version="test-1")
@@ -61,10 +85,8 @@ def _config(**kw) -> FeedConfig:
 def test_ccxt_venue_drops_reconnects_backfills_and_health_shows_it():
     clock = SimulatedClock(START)
     rec = Recorder(clock)
-    with FakeBinance(int(START.timestamp() * 1000)) as fake:
-        exchange = CcxtExchange("binance", urls_override=fake.url, timeout_ms=500,
-                                rate_limit_ms=0, retry=RetryPolicy(max_attempts=1))
-        source = CcxtSource(exchange, ["BTC/USDT"], depth=5)
+    with FakeBinance(int(START.timestamp() * 1000)) as fake, FakeBinanceWs(fake) as ws:
+        source = ccxt_source(fake, ws, clock, ["BTC/USDT"], retry=RetryPolicy(max_attempts=1))
         service = FeedService([source], rec.bus, clock, _config(), rand=lambda: 0.5)
         client = TestClient(create_app(service, run_loop_in_background=False))
         assert client.get("/ready").status_code == 503  # nothing delivered yet
@@ -72,25 +94,34 @@ def test_ccxt_venue_drops_reconnects_backfills_and_health_shows_it():
         def run(seconds: int, every: int = 2) -> None:
             for _ in range(seconds // every):
                 clock.advance(every)
-                fake.set_now(int(clock.now().timestamp() * 1000))
+                fake.set_now(int(clock.now().timestamp() * 1000))  # the stream pushes a tick
+                if not fake.state.down:
+                    settle(source, clock)
                 service.step()
                 rec.bus.drain()
 
-        run(180)
-        assert client.get("/ready").status_code == 200
-        before = len(rec.bars)
-        fake.set_down(True)
-        run(240)
-        during = client.get("/health").json()["venues"]["binance"]
-        assert during["state"] in ("stale", "down") and during["reconnects"] >= 3
-        assert during["last_update_age_s"] > 200 and "ExchangeUnavailable" in during["last_error"]
-        assert len(rec.bars) == before  # nothing while down
-        fake.set_down(False)
-        run(120)
+        try:
+            run(180)
+            assert client.get("/ready").status_code == 200
+            assert ws.stats.handshakes == 1 and ws.stats.events >= 80  # books came over ws
+            before = len(rec.bars)
+            fake.set_down(True)
+            ws.set_down(True)
+            run(240)
+            during = client.get("/health").json()["venues"]["binance"]
+            assert during["state"] in ("stale", "down") and during["reconnects"] >= 3
+            assert during["last_update_age_s"] > 200 and "ExchangeUnavailable" in during["last_error"]
+            assert len(rec.bars) == before  # nothing while down
+            fake.set_down(False)
+            ws.set_down(False)
+            run(120)
+            assert ws.stats.handshakes == 2  # the source resubscribed once the venue was back
 
-        # replay an overlap from the venue: the feed must suppress, not republish
-        source._cursor["BTC/USDT"] -= 10 * MINUTE
-        run(2)
+            # replay an overlap from the venue: the feed must suppress, not republish
+            source._cursor["BTC/USDT"] -= 10 * MINUTE
+            run(2)
+        finally:
+            source.close()
 
     health = client.get("/health").json()
     venue = health["venues"]["binance"]
@@ -114,13 +145,17 @@ def test_ccxt_venue_drops_reconnects_backfills_and_health_shows_it():
 def test_book_tops_published_at_the_configured_rate():
     clock = SimulatedClock(START)
     rec = Recorder(clock)
-    with FakeBinance(int(START.timestamp() * 1000)) as fake:
-        exchange = CcxtExchange("binance", urls_override=fake.url, timeout_ms=500, rate_limit_ms=0)
-        service = FeedService([CcxtSource(exchange, ["BTC/USDT", "ETH/USDT"], depth=5)], rec.bus,
-                              clock, _config(book_top_interval_s=5))
-        for _ in range(10):  # 20 s of 2-second polls
-            clock.advance(2)
-            service.step()
+    with FakeBinance(int(START.timestamp() * 1000)) as fake, FakeBinanceWs(fake) as ws:
+        source = ccxt_source(fake, ws, clock, ["BTC/USDT", "ETH/USDT"])
+        service = FeedService([source], rec.bus, clock, _config(book_top_interval_s=5))
+        try:
+            for _ in range(10):  # 20 s of 2-second polls, a book per symbol each time
+                clock.advance(2)
+                fake.set_now(int(clock.now().timestamp() * 1000))
+                settle(source, clock)
+                service.step()
+        finally:
+            source.close()
         rec.bus.drain()
     per_symbol = {s: sum(1 for t in rec.tops if t.symbol == s) for s in ("BTC/USDT", "ETH/USDT")}
     assert per_symbol == {"BTC/USDT": 4, "ETH/USDT": 4}  # t=2,8,14,20 (every >= 5 s)
