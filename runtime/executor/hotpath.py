@@ -148,8 +148,13 @@ class HotPath:
         self._thread: threading.Thread | None = None
 
     def process(self, key: tuple[str, str]) -> list[Execution]:
-        books = self.cache.snapshot()
         now = self.clock.now()
+        late = self.engine.collect_late()  # leg answers that came after their timeout
+        if late:
+            self.inventory.apply(late, now)
+            for ex in late:
+                self.publisher.put(ex)
+        books = self.cache.snapshot()
         inv = self.inventory.current
         decision = self.engine.decide(books, inv, now, update=key)
         self.stats.decisions += 1

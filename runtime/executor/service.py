@@ -80,6 +80,10 @@ class ExecutorService:
         now = self.clock.now()
         with self.store.transaction() as tx:
             st = risk_state.load(tx)
+            if st.halted == halt:  # nothing to change: keep the brake's cause and windows as they are
+                return {"halted": st.halted, "by": st.halted_by if halt else st.resumed_by,
+                        "reason": st.halt_reason if halt else st.resume_reason, "changed": False,
+                        "at": now.isoformat()}
             st = (st.halt(cause="manual", reason=reason, figures={}, actor=actor, at=now) if halt
                   else st.resume(actor=actor, reason=reason, at=now))
             risk_state.save(tx, st)
@@ -94,7 +98,7 @@ class ExecutorService:
         if self.orders is not None:
             self.orders.halted = halt
         self.bus.publish("control", wrap(control, ts=now))
-        return {"halted": st.halted, "by": actor, "reason": reason, "at": now.isoformat()}
+        return {"halted": st.halted, "by": actor, "reason": reason, "changed": True, "at": now.isoformat()}
 
     # -- manual orders --------------------------------------------------------------------
     def submit(self, order: Order) -> tuple[bool, Execution | None, dict]:

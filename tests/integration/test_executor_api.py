@@ -142,6 +142,19 @@ def test_halt_and_resume_are_recorded_with_who_and_why_and_published(env, store,
     assert controls[-1].command is Command.RESUME and not service.gate.halted
 
 
+def test_resume_without_a_halt_and_a_second_halt_change_nothing(env, store, bus):
+    client, service, _, controls = env
+    r = client.post("/v1/resume", json={"reason": "just in case"}, headers=auth(ADMIN))
+    assert r.status_code == 200 and r.json()["changed"] is False
+    assert store.get("state", "risk") is None or not store.get("state", "risk").get("resumed_by")
+    client.post("/v1/halt", json=HALT, headers=auth(ADMIN))
+    first = store.get("state", "risk")
+    r = client.post("/v1/halt", json={**HALT, "reason": "again"}, headers=auth(ADMIN))
+    assert r.json()["changed"] is False and store.get("state", "risk") == first  # cause kept
+    bus.drain()
+    assert [c.command for c in controls] == [Command.HALT]  # one broadcast, not three
+
+
 def test_manual_order_is_idempotent_and_readable(env, store):
     client, service, paper, _ = env
     r1 = client.post("/v1/orders", json=ORDER, headers=auth(ADMIN))
