@@ -17,9 +17,10 @@ that turn the previous book into the new one; an event is pushed even when no le
 changed, like a busy venue. So snapshot(L) + events with u > L = the REST book now.
 
 Scripting: `drop()` closes every open connection (clients see a close frame);
-`set_down(True)` also refuses new handshakes with HTTP 503; `set_silent(True)` keeps
-connections open but pushes nothing. The server runs in its own thread and event loop,
-and stops by itself after `max_lifetime_s` even if a test forgets to close it.
+`set_down(True)` also refuses new handshakes with HTTP 503 (optionally with Retry-After);
+`set_silent(True)` keeps connections open but pushes nothing. The server runs in its own
+thread and event loop, and stops by itself after `max_lifetime_s` even if a test forgets
+to close it.
 """
 
 from __future__ import annotations
@@ -94,11 +95,13 @@ class FakeBinanceWs:
         self.max_lifetime_s = max_lifetime_s
         self.stats = WsStats()
         self.down = False
+        self.retry_after_s: float | None = None
         self.silent = False
         self.port: int | None = None
         now = rest.state.now_ms
         self._symbols = {sid: _Symbol(*rest_book(sid, now, levels), last_u=now) for sid in SYMBOLS}
         self._subs: dict[ServerConnection, set[str]] = {}
+        self._closing: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -122,12 +125,14 @@ class FakeBinanceWs:
 
     # -- scripting (from the test's thread) --------------------------------------------
     def drop(self) -> int:
-        """Close every open connection now; returns how many were closed."""
-        return self._call(self._drop())
+        """Send every open connection a close frame; returns how many. It does not wait for
+        the closing handshake, so a client on the caller's own event loop can answer it."""
+        return self._call(self._drop(wait=False))
 
-    def set_down(self, down: bool) -> None:
-        """Down: open connections are dropped and new handshakes get HTTP 503."""
-        self.down = down
+    def set_down(self, down: bool, retry_after_s: float | None = None) -> None:
+        """Down: open connections are dropped and new handshakes get HTTP 503 (with a
+        Retry-After header when `retry_after_s` is given)."""
+        self.down, self.retry_after_s = down, retry_after_s
         if down:
             self.drop()
 
@@ -173,13 +178,18 @@ class FakeBinanceWs:
             finally:
                 ticker.cancel()
                 await self._drop()
+                if self._closing:
+                    await asyncio.wait(self._closing, timeout=2)
 
     def _handshake(self, connection: ServerConnection, request):
         if not request.path.startswith("/ws"):
             return connection.respond(HTTPStatus.NOT_FOUND, "no such stream endpoint\n")
         if self.down:
             self.stats.refused += 1
-            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "down\n")
+            response = connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "down\n")
+            if self.retry_after_s is not None:
+                response.headers["Retry-After"] = f"{self.retry_after_s:g}"
+            return response
         return None
 
     async def _session(self, connection: ServerConnection) -> None:
@@ -200,15 +210,16 @@ class FakeBinanceWs:
         except (ValueError, KeyError, TypeError):
             return {"error": {"code": 3, "msg": "Invalid JSON: expected a request"}, "id": None}
         streams = {p.split("@", 1)[0].upper() for p in params if "@depth" in p}
+        subscribed = self._subs.get(connection, set())  # a dropped one: a throwaway set
         if method == "SUBSCRIBE":
             unknown = streams - set(self._symbols)
             if unknown or len(streams) != len(params):
                 return {"error": {"code": 2, "msg": f"Invalid request: {params}"}, "id": rid}
             self.stats.subscribes.append(params)
-            self._subs[connection] |= streams
+            subscribed |= streams
             return {"result": None, "id": rid}
         if method == "UNSUBSCRIBE":
-            self._subs[connection] -= streams
+            subscribed -= streams
             return {"result": None, "id": rid}
         return {"error": {"code": 2, "msg": f"Invalid request: unknown method {method}"}, "id": rid}
 
@@ -234,9 +245,15 @@ class FakeBinanceWs:
                 except ConnectionClosed:
                     pass
 
-    async def _drop(self) -> int:
+    async def _drop(self, wait: bool = True) -> int:
         open_now = list(self._subs)
-        for connection in open_now:
-            await connection.close(1001, "going away")  # Binance's code for a server restart
+        self._subs = {}  # no more pushes to them
+        closing = [asyncio.create_task(connection.close(1001, "going away"))  # a restart
+                   for connection in open_now]
+        self._closing.update(closing)
+        for task in closing:
+            task.add_done_callback(self._closing.discard)
+        if wait and closing:
+            await asyncio.wait(closing, timeout=2)
         self.stats.drops += len(open_now)
         return len(open_now)

@@ -1,7 +1,8 @@
 """BookStream (ccxt.pro) reconnect, backoff and REST fallback against the fake Binance.
 
 The fake serves plain HTTP, so ccxt.pro's websocket handshake to it fails for real (404)
-and the stream must fall back to REST polling of /api/v3/depth.
+and the stream must fall back to REST polling of /api/v3/depth. The websocket's working
+path (a real stream server) is in test_ccxt_ws_live.py.
 """
 
 from __future__ import annotations

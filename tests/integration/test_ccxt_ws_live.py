@@ -8,13 +8,20 @@ and REST poll pauses cost no wall time; the fakes' venue clock is moved with set
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from infra.topology import load as load_topology
+from runtime.feed.config import FeedConfig
+from runtime.feed.service import FeedService
+from runtime.feed.sources import CcxtSource
 from shared.adapters.ccxt import CcxtExchange, CcxtSettings
 from shared.adapters.ccxt.ws import Backoff, BookStream, StreamMode
+from shared.adapters.local.bus import InProcessBus
+from shared.adapters.local.sqlite_store import SqliteStore
 from shared.clock import SimulatedClock
 from shared.contracts import BookSnapshot
 from tests.integration.fake_binance import MINUTE_MS, FakeBinance
@@ -165,3 +172,89 @@ def test_dead_websocket_falls_back_to_rest_and_comes_back_later():
     assert polls_end == polls_when_back  # the last two updates came over the socket
     assert _prices(books[-1]) == _expected(NOW_MS + 2 * MINUTE_MS)
     assert _prices(books[-2]) == _expected(NOW_MS + MINUTE_MS)
+
+
+def test_a_handshake_retry_after_sets_the_floor_of_the_websocket_retry():
+    async def scenario():
+        with FakeBinance(NOW_MS) as rest, FakeBinanceWs(rest) as ws:
+            ws.set_down(True, retry_after_s=5)
+            books: list[BookSnapshot] = []
+            stream = _stream(rest, ws, books)
+            try:
+                before = stream._clock.now()
+                await _step(stream)
+                delay = (stream.stats.next_ws_attempt - before).total_seconds()
+                for _ in range(4):  # 4 s of REST polls: the websocket is not due yet
+                    await _step(stream)
+                refused_while_waiting = ws.stats.refused
+                ws.set_down(False)
+                await _step(stream)  # a last REST poll brings the clock to the retry time
+                await _step(stream)  # redial at once: ccxt's own 5 s wait was taken on our clock
+                rest.set_now(NOW_MS + MINUTE_MS)
+                await _step(stream)
+            finally:
+                await stream.close()
+            return delay, refused_while_waiting, stream.stats, ws.stats, books
+
+    delay, refused, stats, ws_stats, books = asyncio.run(scenario())
+    assert 4.5 < delay <= 5.0  # Retry-After beat our own 0.375 s backoff
+    assert refused == 1 and ws_stats.handshakes == 1 and stats.mode is StreamMode.WS
+    assert len(books) == stats.books == 7  # 5 REST polls while waiting, then 2 over the socket
+    assert stats.sleeps == [1.0] * 5
+    assert _prices(books[-1]) == _expected(NOW_MS + MINUTE_MS)
+
+
+def test_feed_keeps_books_over_rest_while_the_websocket_is_dead_then_returns_to_it():
+    """The feed (FeedService + CcxtSource): a dead stream costs no outage, only the path."""
+    start = datetime(2023, 11, 14, 22, 0, tzinfo=UTC)
+    clock = SimulatedClock(start)
+    bus = InProcessBus(load_topology(), clock, SqliteStore(":memory:"))
+    notes: list = []
+    bus.subscribe("notification-notifications", lambda env: notes.append(env.decode()))
+    config = FeedConfig(stale_after_s=5, book_top_interval_s=1, reconnect_base_s=1,
+                        reconnect_max_s=8, poll_interval_s=2)
+    with FakeBinance(int(start.timestamp() * 1000)) as rest, FakeBinanceWs(rest) as ws:
+        ws.set_down(True)
+        exchange = CcxtExchange("binance", urls_override=binance_urls(rest.url, ws.url),
+                                timeout_ms=500, rate_limit_ms=0)
+        source = CcxtSource(exchange, ["BTC/USDT"], depth=5, clock=clock, stream_options={
+            "poll_interval_s": 0.01, "backoff": Backoff(base_s=1.0, max_s=4.0)})
+        service = FeedService([source], bus, clock, config, rand=lambda: 0.5)
+
+        def tick() -> BookSnapshot:
+            clock.advance(2)
+            rest.set_now(int(clock.now().timestamp() * 1000))
+            deadline = time.monotonic() + STEP_TIMEOUT_S
+            while source.streaming and ((book := source.books.latest("BTC/USDT")) is None
+                                        or book.ts < clock.now()):
+                assert time.monotonic() < deadline, "no book this tick"
+                time.sleep(0.002)
+            service.step()
+            bus.drain()
+            return service.books[("binance", "BTC/USDT")]
+
+        try:
+            for _ in range(10):
+                book = tick()
+                assert book.ts >= clock.now() - timedelta(seconds=2)
+            stream = source.books.streams[0]
+            dead = (stream.stats.mode, ws.stats.refused, ws.stats.handshakes,
+                    service.venues["binance"].status)
+            ws.set_down(False)
+            for _ in range(10):
+                tick()
+                if stream.stats.mode is StreamMode.WS and ws.stats.events:
+                    break
+            polls_back = len(rest.calls("/api/v3/depth"))
+            for minute in (1, 2):  # the venue moves a minute: the update comes over the socket
+                clock.advance(58)
+                book = tick()
+                assert [lv.price for lv in book.bids] == _expected(rest.state.now_ms)[0]
+            polls_end = len(rest.calls("/api/v3/depth"))
+        finally:
+            source.close()
+    assert dead[0] is StreamMode.REST and dead[1] >= 2 and dead[2] == 0 and dead[3] == "up"
+    assert ws.stats.handshakes == 1 and stream.stats.mode is StreamMode.WS
+    assert polls_end == polls_back  # back on the websocket: no more REST book polls
+    assert service.venues["binance"].status == "up" and service.venues["binance"].reconnects == 0
+    assert notes == []  # the venue never went quiet: nobody is told about an outage

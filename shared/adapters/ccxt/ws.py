@@ -5,6 +5,11 @@ BookSnapshot. When the websocket fails it switches to polling `fetch_order_book`
 REST at once (no gap in books), and tries the websocket again after an exponential
 backoff with jitter; REST failures back off the same way. `sleep`, `rand` and the clock
 are injected so the reconnect schedule is testable in milliseconds.
+
+ccxt.pro keeps its own per-url redial delay after a failed handshake and sleeps it inside
+`watch_order_book`, where it would stall the REST fallback unseen. The stream owns the
+schedule instead: a websocket retry waits for the longer of our backoff and ccxt's delay
+(which carries a handshake's Retry-After), then clears ccxt's delay before redialling.
 """
 
 from __future__ import annotations
@@ -126,11 +131,14 @@ class BookStream:
         return due is None or self._clock.now() >= due
 
     async def _ws_step(self) -> None:
+        if self.stats.ws_failures:
+            _dial_delays(self._ex).clear()  # we waited our schedule: redial now
         try:
             book = await self._ex.watch_order_book(self.symbol, self.depth)
         except (ccxt.NetworkError, ccxt.ExchangeError) as exc:
             self.stats.ws_failures += 1
-            wait = self.backoff.delay(self.stats.ws_failures, self._rand)
+            wait = max(self.backoff.delay(self.stats.ws_failures, self._rand),
+                       _ccxt_redial_delay_s(self._ex))
             self.stats.next_ws_attempt = self._clock.now() + timedelta(seconds=wait)
             self.stats.mode = StreamMode.REST
             self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
@@ -166,3 +174,20 @@ class BookStream:
         result = self._on_book(snapshot)
         if asyncio.iscoroutine(result):
             await result
+
+
+def _dial_delays(exchange: Any) -> dict:
+    """ccxt.pro's redial delays by url (`ws_dial_backoff`), or an empty dict on versions
+    without them."""
+    delays = getattr(exchange, "ws_dial_backoff", None)
+    return delays if isinstance(delays, dict) else {}
+
+
+def _ccxt_redial_delay_s(exchange: Any) -> float:
+    """The longest redial delay ccxt.pro has pending, in seconds (0 when none)."""
+    delays = _dial_delays(exchange)
+    if not delays:
+        return 0.0
+    now_ms = exchange.milliseconds()
+    pending = [entry.get("until", 0) - now_ms for entry in delays.values() if isinstance(entry, dict)]
+    return max([0.0, *pending]) / 1000
