@@ -167,7 +167,7 @@ class BookStreams:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._thread.is_alive():
                     return False
-                self._arrived.wait(left)
+                self._arrived.wait(min(left, 0.1))  # re-check that the thread lives
         return True
 
     def take(self) -> list[BookSnapshot]:
