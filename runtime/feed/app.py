@@ -54,6 +54,11 @@ def create_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for source in holder["service"].sources.values():  # stream threads, ccxt clients
+            close = getattr(source, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
 
     app = FastAPI(title="Tradewinds feed", lifespan=lifespan)
 

@@ -30,7 +30,8 @@ def build_sources(market: MarketConfig, config: FeedConfig, clock: Clock) -> lis
 
             exchange = CcxtExchange(venue.ccxt_id or venue.name, venue=venue.name,
                                     timeout_ms=5_000)
-            sources.append(CcxtSource(exchange, symbols, depth=config.book_depth))
+            sources.append(CcxtSource(exchange, symbols, depth=config.book_depth, clock=clock,
+                                      stream_options={"poll_interval_s": config.poll_interval_s}))
         else:
             if shared_market is None:
                 from shared.market.simulator import MarketSimulator

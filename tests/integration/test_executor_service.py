@@ -119,7 +119,7 @@ def test_halt_through_the_api_stops_the_hot_path_and_orders_arrive_on_the_bus(co
         auth = {"Authorization": f"Bearer {ADMIN}"}
         assert client.post("/v1/halt", json={"reason": "test halt"}, headers=auth).json()["halted"]
         before = rt.supervisor.hot.stats.executions
-        book = rt.cache.get("binance", "BTC/USDT")
+        book = wait_for(lambda: rt.cache.get("binance", "BTC/USDT"), what="a first book")
         rt.cache.put(shifted(book, 80, rt.clock.now()))
         wait_for(lambda: rt.engine.writer.written and any(
             d["reason"] == "risk" for _, d in rt.store.query("near_misses")), what="a risk near miss")
@@ -322,10 +322,11 @@ def test_on_pubsub_the_consumer_trades_orders_and_hears_control_and_the_dlq_is_w
     consumer = rt.supervisor.consumer
     with TestClient(attach(rt)) as client:
         wait_for(lambda: client.get("/ready").status_code == 200, what="/ready 200")
+        book = wait_for(lambda: rt.cache.get("okx", "ETH/USDT"), what="a first book")
         now = rt.clock.now()
         order = OrderMsg(client_order_id=client_order_id("pubsub-svc-order"), venue="okx", symbol="ETH/USDT",
                          side=Side.SELL, quantity=Decimal("0.01"),
-                         reference_price=rt.cache.get("okx", "ETH/USDT").top().bid,
+                         reference_price=book.top().bid,
                          source=OrderSource.SIGNAL, strategy="test", cause_id="pubsub-svc", created_at=now)
         pubsub_bus.publish("orders", wrap(order, ts=now))
         seen = []
