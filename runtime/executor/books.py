@@ -127,9 +127,11 @@ async def stream_books(venues: list[tuple[str, str, list[str]]], cache: BookCach
                        depth: int, urls_override: str | None) -> None:
     """Follow every venue/symbol until cancelled; the ccxt clients are made inside the running
     loop and closed on the way out."""
+    from shared.adapters.ccxt.ws import keep_running
+
     streams, clients = ccxt_streams(venues, cache, clock, depth, urls_override)
     try:
-        await asyncio.gather(*(_keep_running(s) for s in streams))
+        await asyncio.gather(*(keep_running(s) for s in streams))
     finally:
         for stream in streams:
             stream.stop()
@@ -139,16 +141,3 @@ async def stream_books(venues: list[tuple[str, str, list[str]]], cache: BookCach
             except Exception:  # closing is best effort at shutdown
                 log.warning("closing a ccxt client failed", exc_info=True)
 
-
-async def _keep_running(stream) -> None:
-    """Run a BookStream; an unexpected error is logged and the stream restarted."""
-    while True:
-        try:
-            await stream.run()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # BookStream maps venue errors itself; anything else: restart
-            log.exception("book stream crashed; restarting", extra={"venue": stream.venue,
-                                                                    "symbol": stream.symbol})
-            await asyncio.sleep(1.0)

@@ -205,7 +205,7 @@ class BookStreams:
             log.exception("book streams ended", extra={"venue": self.settings.venue_name})
 
     async def _main(self) -> None:
-        from shared.adapters.ccxt.ws import BookStream, pro_exchange
+        from shared.adapters.ccxt.ws import BookStream, keep_running, pro_exchange
 
         self._stop, self._loop = asyncio.Event(), asyncio.get_running_loop()
         if self._stopping.is_set():
@@ -214,7 +214,7 @@ class BookStreams:
         self.streams = [BookStream(self.settings, symbol, self._put, clock=self.clock,
                                    depth=self.depth, exchange=client, **self.stream_options)
                         for symbol in self.symbols]
-        tasks = [asyncio.create_task(_keep_running(stream)) for stream in self.streams]
+        tasks = [asyncio.create_task(keep_running(stream)) for stream in self.streams]
         try:
             await self._stop.wait()
         finally:
@@ -226,19 +226,6 @@ class BookStreams:
             except Exception:  # closing is best effort
                 log.warning("closing the ccxt client failed", exc_info=True)
 
-
-async def _keep_running(stream: Any) -> None:
-    """Run a BookStream; an unexpected error is logged and the stream restarted."""
-    while True:
-        try:
-            await stream.run()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # BookStream maps venue errors itself; anything else: restart
-            log.exception("book stream crashed; restarting", extra={
-                "venue": stream.venue, "symbol": stream.symbol})
-            await asyncio.sleep(1.0)
 
 
 class CcxtSource:

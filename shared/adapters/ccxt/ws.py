@@ -191,3 +191,17 @@ def _ccxt_redial_delay_s(exchange: Any) -> float:
     now_ms = exchange.milliseconds()
     pending = [entry.get("until", 0) - now_ms for entry in delays.values() if isinstance(entry, dict)]
     return max([0.0, *pending]) / 1000
+
+
+async def keep_running(stream: BookStream) -> None:
+    """Run a BookStream until cancelled; an unexpected error is logged and it restarts."""
+    while True:
+        try:
+            await stream.run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # BookStream maps venue errors itself; anything else: restart
+            log.exception("book stream crashed; restarting",
+                          extra={"venue": stream.venue, "symbol": stream.symbol})
+            await asyncio.sleep(1.0)
