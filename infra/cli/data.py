@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from infra.cli.download import utc_option
 from shared.config.venues import DEFAULT_PATH, load_market_config
 from shared.errors import ConfigError
 from shared.history import ParquetBarHistory
@@ -22,14 +23,6 @@ console = Console()
 @app.callback()
 def data() -> None:
     """Market data: simulated history (generate) and real venues (download)."""
-
-
-def _start(value: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--start {value!r} is not an ISO date/time") from exc
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @app.command()
@@ -47,7 +40,7 @@ def generate(
     except ConfigError as exc:
         console.print(f"[red]config error[/red]\n{exc}")
         raise typer.Exit(2) from exc
-    begin = _start(start)
+    begin = utc_option(start, "--start")
     sim = MarketSimulator(market, seed, begin, update_interval_s=update_interval_s)
     history = ParquetBarHistory(out)
     end = begin + timedelta(days=days)

@@ -51,7 +51,8 @@ def download_history(
     return DownloadResult(symbol, start, until, fetched, written)
 
 
-def _utc(value: str, flag: str) -> datetime:
+def utc_option(value: str, flag: str) -> datetime:
+    """An ISO date/time option as UTC (naive means UTC); a clear error names the flag."""
     try:
         when = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -79,11 +80,11 @@ def download(
     from shared.adapters.ccxt import CcxtExchange, RetryPolicy
     from shared.history import ParquetBarHistory
 
-    start = _utc(since, "--since")
+    start = utc_option(since, "--since")
     try:
         exchange = CcxtExchange(exchange_id, venue=venue, urls_override=api_url,
                                 timeout_ms=timeout_ms, retry=RetryPolicy(max_attempts=max_attempts))
-        end = _utc(until, "--until") if until else _closed_now(exchange, timeframe)
+        end = utc_option(until, "--until") if until else _closed_now(exchange, timeframe)
         if end <= start:
             raise typer.BadParameter("--until must be after --since")
         history = ParquetBarHistory(out)
