@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 import json
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def run(
     crash: str | None = typer.Option(None, "--crash", help="Plant a crash: ASSET:HOURS:PCT, e.g. BTC:3:15."),
     emulators: bool = typer.Option(False, "--emulators", help="Run through the Pub/Sub and Firestore emulators."),
     arbitrage: bool = typer.Option(True, "--arbitrage/--no-arbitrage", help="Run the arbitrage scanner."),
+    resume: str | None = typer.Option(
+        None, "--resume", help="Continue run RUN_ID for --hours more (its seed, venues and crash)."),
     predictor: str | None = typer.Option(
         None, "--predictor", help="URL of a running LSTM predictor (python -m runtime.predictor); default: no LSTM voter."),
     show_notifications: bool = typer.Option(False, "--show-notifications", help="Print the hourly summaries sent."),
@@ -83,6 +86,10 @@ def run(
     cfg = RunConfig(hours=hours, seed=seed, venues=list(venues) if venues else None,
                     config_dir=config_dir, runs_dir=runs_dir, crash=planted, predictor=predictor,
                     arbitrage=arbitrage)
+    if resume:
+        if emulators:
+            raise typer.BadParameter("a run on the emulators cannot be resumed", param_hint="--resume")
+        cfg = replace(cfg, run_id=resume, resume=True)
     if emulators:
         from infra.local.emulator_stack import EmulatorPipeline as Pipeline
     else:
@@ -185,7 +192,8 @@ def dlq_requeue(
     from infra.local.pipeline import LocalPipeline, RunConfig
 
     store = _open_run(run, runs_dir)
-    cfg = RunConfig(hours=0, config_dir=config_dir, runs_dir=runs_dir, run_id=run)
+    cfg = RunConfig(hours=0, config_dir=config_dir, runs_dir=runs_dir, run_id=run,
+                    resume=store.get("state", "replay") is not None)
     pipeline = LocalPipeline(cfg, store=store)
     count = pipeline.bus.requeue(list(key) if key else None)
     pipeline.bus.drain()

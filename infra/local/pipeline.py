@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -49,6 +49,7 @@ class RunConfig:
     crash: tuple[str, float, float] | None = None  # (asset, hours from start, drop pct)
     predictor: str | None = None  # URL of an LSTM predictor service; None: no LSTM voter
     arbitrage: bool = True  # run the executor's arbitrage scanner on the books every minute
+    resume: bool = False  # continue the run `run_id` from its last replayed minute
 
     @property
     def run_dir(self) -> Path:
@@ -65,20 +66,42 @@ def market_for(cfg: RunConfig) -> MarketConfig:
     return market
 
 
+REPLAY = ("state", "replay")
+
+
+def resumed(cfg: RunConfig, replay: dict) -> RunConfig:
+    """The run's own market settings (seed, start, venues, crash) with today's `hours`."""
+    crash = tuple(replay["crash"]) if replay.get("crash") else None
+    return replace(cfg, seed=replay["seed"], start=datetime.fromisoformat(replay["start"]),
+                   venues=replay["venues"], crash=crash, arbitrage=replay.get("arbitrage", True),
+                   predictor=replay.get("predictor") if cfg.predictor is None else cfg.predictor)
+
+
 class LocalPipeline:
     CONSUMERS = ("signal", "risk", "executor", "notification", "optimizer")
 
     def __init__(self, cfg: RunConfig, topology: Topology | None = None, store=None):
-        self.cfg = cfg
         self.topology = topology or load()
-        self.clock = SimulatedClock(cfg.start)
         cfg.run_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or SqliteStore(cfg.run_dir / "state.sqlite")
+        replay = self.store.get(*REPLAY)
+        if cfg.resume:
+            if replay is None:
+                raise ValueError(f"run {cfg.run_id} has no replay to resume in {cfg.run_dir}")
+            cfg = resumed(cfg, replay)  # the market of the run, not of today's options
+        elif replay is not None:
+            raise ValueError(f"run {cfg.run_id} exists in {cfg.run_dir}: resume it or pick a new id")
+        self.cfg = cfg
+        self.clock = SimulatedClock(cfg.start)
         self.market = market_for(cfg)
         self.sim = MarketSimulator(self.market, seed=cfg.seed, start=cfg.start)
         if cfg.crash:
             asset, after_h, pct = cfg.crash
             self.sim.plant_crash(asset, cfg.start + timedelta(hours=after_h), pct)
+        if replay is not None:  # the market moves on to where the run stopped; its bars were handled
+            at = datetime.fromisoformat(replay["now"])
+            self.sim.advance(at)
+            self.clock.set(at)
         self.bus = InProcessBus(self.topology, self.clock, self.store)
         self.secrets = EnvFileSecrets()
         venues = tuple(v.name for v in self.market.enabled_venues)
@@ -173,6 +196,10 @@ class LocalPipeline:
             self.scan_arbitrage()
             self.bus.drain()
             self.arb.writer.flush(self.store)
+        self.store.put(*REPLAY, {
+            "now": at.isoformat(), "seed": self.cfg.seed, "start": self.cfg.start.isoformat(),
+            "venues": [v.name for v in self.market.enabled_venues], "crash": self.cfg.crash,
+            "arbitrage": self.cfg.arbitrage, "predictor": self.cfg.predictor})
         self.equity_curve.append((at.isoformat(), self.trading_pnl()))
 
     def trading_pnl(self) -> Decimal:
@@ -185,10 +212,10 @@ class LocalPipeline:
         now = self.clock.now()
         venues = ", ".join(v.name for v in self.market.enabled_venues)
         note = Notification(
-            kind="startup", title="Tradewinds started (paper, replay)",
+            kind="startup", title=f"Tradewinds {'resumed' if self.cfg.resume else 'started'} (paper, replay)",
             text=f"Venues: {venues}. Symbols: {', '.join(self.market.symbols)}. Seed {self.cfg.seed}.",
-            dedupe_key=f"startup:{self.cfg.run_id}", created_at=now)
-        self.bus.publish("notifications", wrap(note, ts=now, id=derive_id("startup", self.cfg.run_id)))
+            dedupe_key=f"startup:{self.cfg.run_id}:{now.isoformat()}", created_at=now)
+        self.bus.publish("notifications", wrap(note, ts=now, id=derive_id("startup", f"{self.cfg.run_id}@{now}")))
         self.bus.drain()
 
     def run(self, on_minute: Callable[[int], None] | None = None) -> None:

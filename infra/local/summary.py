@@ -14,6 +14,11 @@ def _reason_key(reason: str) -> str:
     return reason.split(":", 1)[0]
 
 
+def _handled(store, consumer: str, message_type: str) -> int:
+    """Messages a step processed, from its idempotency claims (so a resumed run counts all)."""
+    return len(store.query("processed", [("consumer", "==", consumer), ("type", "==", message_type)]))
+
+
 def max_drawdown(curve: list[Decimal]) -> Decimal:
     peak, worst = None, Decimal(0)
     for value in curve:
@@ -23,7 +28,7 @@ def max_drawdown(curve: list[Decimal]) -> Decimal:
 
 
 def build(pipeline) -> dict:
-    store, bus = pipeline.store, pipeline.bus
+    store = pipeline.store
     denied = Counter()
     for _, doc in store.query("audit", [("kind", "==", "risk_denied")]):
         for reason in doc["reasons"]:
@@ -39,20 +44,20 @@ def build(pipeline) -> dict:
     check = ledger_check(store)
     sent_file = pipeline.cfg.run_dir / "notifications.jsonl"
     sent = len(sent_file.read_text().splitlines()) if sent_file.exists() else 0
-    stats = bus.stats
     arbs = [d for _, d in store.query("arbitrage")]
     misses = Counter(d.get("reason", "?") for _, d in store.query("near_misses"))
     arb_fills = [d for d in fills if d.get("source") in ("arbitrage", "hedge")]
     summary = {
         "run_id": pipeline.cfg.run_id,
+        "resumed": pipeline.cfg.resume,
         "seed": pipeline.cfg.seed,
         "hours": pipeline.cfg.hours,
         "venues": [v.name for v in pipeline.market.enabled_venues],
         "symbols": list(pipeline.market.symbols),
         "start": pipeline.cfg.start.isoformat(),
         "end": pipeline.clock.now().isoformat(),
-        "bars_processed": stats["signal-bars"]["acked"],
-        "signals": stats["risk-signals"]["published"],
+        "bars_processed": _handled(store, "signal", "bar"),
+        "signals": _handled(store, "risk", "signal"),
         "orders_approved": approved,
         "orders_denied": sum(denied.values()),
         "denied_by_reason": dict(sorted(denied.items())),
