@@ -32,7 +32,7 @@ _ENV_NAMES = {
     "project": "GOOGLE_CLOUD_PROJECT",
 }
 _KNOBS = ("books", "seed", "sim_interval_s", "flush_interval_s", "refresh_interval_s", "book_depth",
-          "ccxt_urls", "reconcile_retry_s", "publish_retry_s", "dlq_batch")
+          "ccxt_urls", "reconcile_retry_s", "reconcile_interval_s", "publish_retry_s", "dlq_batch")
 
 
 class ExecutorSettings(BaseModel):
@@ -56,6 +56,7 @@ class ExecutorSettings(BaseModel):
     book_depth: int = Field(default=20, ge=1, le=1000)
     ccxt_urls: str | None = None  # point every ccxt url at another host (tests: 127.0.0.1)
     reconcile_retry_s: float = Field(default=5.0, gt=0)
+    reconcile_interval_s: float = Field(default=60.0, gt=0, le=3600)  # unknown-outcome orders
     publish_retry_s: float = Field(default=1.0, gt=0)
     dlq_batch: int = Field(default=100, ge=1, le=1000)
     version: str = "dev"

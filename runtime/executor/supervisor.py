@@ -5,8 +5,10 @@ paper balances are seeded (paper only), the venues' truth is reconciled into the
 (live retries until every venue answered), the cached risk gate and inventory are loaded,
 `service.reconciled` turns /ready to 200, and only then does trading start: the hot path,
 the executions publisher, the gate refresh (every N s and at once on control messages), the
-write-behind flush (~1 s), the local bus pump (in-process bus) and the bus consumer of
-executor-orders / executor-control. Stop undoes it in reverse order, flushing what is queued.
+write-behind flush (~1 s), the local bus pump (in-process bus), the periodic reconciliation
+of orders whose outcome was unknown (every `reconcile_s`, default 60 s: their Executions go
+out through the service's pending outbox) and the bus consumer of executor-orders /
+executor-control. Stop undoes it in reverse order, flushing what is queued.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ from runtime.executor.consumer import ExecutorConsumer
 from runtime.executor.hotpath import HotPath, Inventory, Publisher
 from runtime.executor.service import ExecutorService
 from shared.execution.arbitrage import ArbitrageEngine
-from shared.execution.reconcile import ReconcileReport, reconcile
+from shared.execution.reconcile import ReconcileReport, reconcile, reconcile_unknown
 
 log = logging.getLogger("tradewinds.executor.supervisor")
 
@@ -53,6 +55,8 @@ class Supervisor:
     refresh_s: float = 5.0
     flush_s: float = 1.0
     reconcile_retry_s: float = 5.0
+    reconcile_s: float = 60.0  # the periodic pass over orders whose outcome is unknown
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep  # tests inject their own
     report: ReconcileReport | None = None
     trading: bool = False
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -104,6 +108,7 @@ class Supervisor:
         self.trading = True
         self._spawn(self._every(self.refresh_s, self._refresh, wake=self._refresh_now), "gate-refresh")
         self._spawn(self._every(self.flush_s, self._flush), "write-behind")
+        self._spawn(self.reconcile_loop(), "reconcile-unknown")
         if hasattr(svc.bus, "drain"):  # the in-process bus delivers only when pumped
             self._spawn(self._every(0.05, svc.bus.drain), "bus-pump")
         if self.consumer is not None:
@@ -122,6 +127,30 @@ class Supervisor:
         if svc.orders is not None:
             svc.orders.halted = svc.gate.halted
         self.inventory.refresh(svc.store, svc.clock.now())
+
+    async def reconcile_loop(self, rounds: int | None = None) -> None:
+        """Every `reconcile_s`: resolve the orders left open with an unknown outcome (at most
+        `rounds` rounds when given; forever otherwise)."""
+        done = 0
+        while rounds is None or done < rounds:
+            await self.sleep(self.reconcile_s)
+            try:
+                await asyncio.to_thread(self.reconcile_unknown)
+            except Exception:  # the store is not answering: the next round tries again
+                log.exception("periodic reconciliation failed")
+            done += 1
+
+    def reconcile_unknown(self) -> ReconcileReport:
+        """One round: orders of unknown outcome resolved at their venues (by client order id),
+        the Executions of those closed published from the outbox; the rest wait a round."""
+        svc = self.service
+        report = reconcile_unknown(svc.store, self.accounts, svc.clock)
+        if report.executions:
+            try:
+                svc.publish_pending()
+            except Exception:  # kept pending: the next round (or the next start) sends it
+                log.exception("publishing reconciled executions failed")
+        return report
 
     def _flush(self) -> None:
         self.engine.writer.flush(self.service.store)

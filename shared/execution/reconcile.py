@@ -12,6 +12,12 @@ Execution (id `derive_id(client_order_id, "fill")`, as the executor would have e
 the ledger books it once): listed in `report.executions` and written, in the same
 transaction as the order's new state, to the executor's pending outbox (`outbox/`,
 `pending: true`) that the service publishes on `executions` (`publish_pending`).
+
+`reconcile_unknown` is the same per-order pass restricted to the orders left open because
+their outcome was unknown (`needs_reconcile`, or the lifecycle's "needs reconciliation"
+note): the executor's supervisor runs it every few tens of seconds while trading, so such
+an order does not wait for the next start-up; what a venue cannot answer yet is left for
+the next round.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from shared.ports import Clock, Exchange, Store
 log = logging.getLogger("tradewinds.executor.reconcile")
 OUTBOX = "outbox"
 TOPICS = {"execution": "executions", "notification": "notifications"}
+NEEDS_NOTE = "needs reconciliation"  # the lifecycle's note on an order left open (unknown outcome)
 _STATUS = {"closed": OrderState.FILLED, "canceled": OrderState.CANCELLED, "cancelled": OrderState.CANCELLED,
            "expired": OrderState.CANCELLED, "rejected": OrderState.REJECTED}
 
@@ -140,34 +147,10 @@ def reconcile(store: Store, exchanges: Mapping[str, Exchange], clock: Clock) -> 
     report = ReconcileReport(at=now.isoformat())
     for state in ACTIVE:
         for _, doc in store.query(COLLECTION, [("state", "==", state.value)]):
-            rec = OrderRecord.from_doc(doc)
-            ex = exchanges.get(rec.venue)
-            if ex is None:
-                report.errors.append(f"{rec.client_order_id}: no exchange for venue {rec.venue}")
-                continue
             try:
-                remote = _fetch(ex, rec)
+                _settle(store, exchanges, OrderRecord.from_doc(doc), report, now)
             except TransientError as exc:
-                report.errors.append(f"{rec.client_order_id}: {exc}")
-                continue
-            if remote is None:
-                target = OrderState.FAILED if rec.state is OrderState.NEW else OrderState.CANCELLED
-                new = _advance(rec, target, rec.filled_quantity, rec.avg_price, now, "not found at the venue")
-            else:
-                target, filled, avg = venue_view(remote)
-                new = _advance(rec, target, filled, avg, now, f"venue says {remote.get('status')}")
-                if remote.get("id") and not new.venue_order_id:
-                    new = replace(new, venue_order_id=str(remote["id"]))
-            if new != rec:
-                ex = closing_execution(new, remote, now) if new.state.terminal else None
-                with store.transaction() as tx:  # the state and its Execution together
-                    save(tx, new)
-                    if ex is not None:
-                        tx.put(OUTBOX, f"reconcile:{rec.client_order_id}", pending_entry([(ex, ex.execution_id)], now))
-                if ex is not None:
-                    report.executions.append(ex)
-                report.corrected.append({"client_order_id": rec.client_order_id, "from": rec.state.value,
-                                         "to": new.state.value, "filled": str(new.filled_quantity)})
+                report.errors.append(f"{doc.get('client_order_id')}: {exc}")
     for venue, ex in exchanges.items():
         try:
             _adopt(store, venue, ex, report, now)
@@ -178,6 +161,70 @@ def reconcile(store: Store, exchanges: Mapping[str, Exchange], clock: Clock) -> 
     log.info("reconciled", extra={"corrected": len(report.corrected), "adopted": len(report.adopted),
                                   "errors": report.errors})
     return report
+
+
+def flagged(doc: Mapping[str, Any]) -> bool:
+    """An order left open because its outcome at the venue is unknown: the executor's
+    `needs_reconcile` flag, or the lifecycle's note (arbitrage legs, algo children)."""
+    history = doc.get("state_history") or ()
+    return bool(doc.get("needs_reconcile")) or bool(history and NEEDS_NOTE in str(history[-1][2]))
+
+
+def reconcile_unknown(store: Store, exchanges: Mapping[str, Exchange], clock: Clock,
+                      limit: int = 200) -> ReconcileReport:
+    """One round of the periodic pass: the open orders whose outcome is unknown (at most
+    `limit`) resolved at their venue as `reconcile` does; an order the venue cannot answer
+    yet (timeout, venue down, any error) is left as it is for the next round."""
+    now = clock.now()
+    report = ReconcileReport(at=now.isoformat())
+    docs = [doc for state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
+            for _, doc in store.query(COLLECTION, [("state", "==", state.value)]) if flagged(doc)]
+    for doc in docs[:limit]:
+        try:
+            _settle(store, exchanges, OrderRecord.from_doc(doc), report, now)
+        except Exception as exc:  # noqa: BLE001 - the venue cannot say yet: the next round asks again
+            report.errors.append(f"{doc.get('client_order_id')}: {type(exc).__name__}: {exc}"[:300])
+    if report.corrected:
+        store.put("audit", f"reconcile-unknown-{now.isoformat()}", report.to_doc())
+    if report.corrected or report.errors:
+        log.info("unknown outcomes reconciled", extra={"corrected": len(report.corrected),
+                                                       "left": len(report.errors), "errors": report.errors[:10]})
+    return report
+
+
+def _settle(store: Store, exchanges: Mapping[str, Exchange], rec: OrderRecord, report: ReconcileReport,
+            now) -> None:
+    """Move one stored order to what its venue says; a closed order of ours gets its
+    Execution in the pending outbox, in the same transaction. Raises what the venue raised."""
+    ex = exchanges.get(rec.venue)
+    if ex is None:
+        report.errors.append(f"{rec.client_order_id}: no exchange for venue {rec.venue}")
+        return
+    remote = _fetch(ex, rec)
+    if remote is None:
+        target = OrderState.FAILED if rec.state is OrderState.NEW else OrderState.CANCELLED
+        new = _advance(rec, target, rec.filled_quantity, rec.avg_price, now, "not found at the venue")
+    else:
+        target, filled, avg = venue_view(remote)
+        new = _advance(rec, target, filled, avg, now, f"venue says {remote.get('status')}")
+        if remote.get("id") and not new.venue_order_id:
+            new = replace(new, venue_order_id=str(remote["id"]))
+    if new == rec:
+        return
+    execution = closing_execution(new, remote, now) if new.state.terminal else None
+    with store.transaction() as tx:  # the state and its Execution together
+        previous = tx.get(COLLECTION, rec.client_order_id) or {}
+        if previous and OrderRecord.from_doc(previous) != rec:
+            return  # moved on meanwhile (a late answer was recorded): the next pass sees it
+        closed = {"needs_reconcile": False} if new.state.terminal and previous.get("needs_reconcile") else {}
+        tx.put(COLLECTION, rec.client_order_id, {**previous, **new.to_doc(), **closed})
+        if execution is not None:
+            tx.put(OUTBOX, f"reconcile:{rec.client_order_id}",
+                   pending_entry([(execution, execution.execution_id)], now))
+    if execution is not None:
+        report.executions.append(execution)
+    report.corrected.append({"client_order_id": rec.client_order_id, "from": rec.state.value,
+                             "to": new.state.value, "filled": str(new.filled_quantity)})
 
 
 def _adopt(store: Store, venue: str, ex: Exchange, report: ReconcileReport, now) -> None:
