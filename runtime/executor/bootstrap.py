@@ -163,7 +163,8 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
         prepare=partial(_seed_paper_balances, market, store, risk) if settings.mode == "paper" else None,
         live=settings.mode == "live",
         refresh_s=settings.refresh_interval_s or config.pretrade.refresh_seconds,
-        flush_s=settings.flush_interval_s, reconcile_retry_s=settings.reconcile_retry_s)
+        flush_s=settings.flush_interval_s, reconcile_retry_s=settings.reconcile_retry_s,
+        reconcile_s=settings.reconcile_interval_s)
     service.extra_checks["loops"] = supervisor.healthy
     return ExecutorRuntime(settings, market, config, store, bus, clock, secrets, cache, venues, engine,
                            service, supervisor, simulator)

@@ -85,7 +85,7 @@ def test_ready_after_reconcile_then_a_planted_dislocation_is_traded_and_shutdown
         assert store.get("balances", "binance:USDT")["total"] == "20000"  # paper start balances
 
         wait_for(lambda: rt.supervisor.hot.stats.decisions > 0, what="a decision from the book loop")
-        assert len(rt.cache) == 15  # 5 venues x 3 symbols from config/venues.yaml
+        wait_for(lambda: len(rt.cache) == 15, what="books of 5 venues x 3 symbols from config/venues.yaml")
 
         def planted_trade():
             book = rt.cache.get("binance", "BTC/USDT")
