@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -183,10 +184,8 @@ class BookStreams:
         self._stopping.set()  # seen by _main if it has not made its loop yet
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop closed in between: nothing to stop
                 loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:  # the loop closed in between: nothing left to stop
-                pass
         if self._thread.is_alive():
             self._thread.join(self.stop_timeout_s + 1)
             if self._thread.is_alive():

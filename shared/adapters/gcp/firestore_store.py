@@ -21,6 +21,7 @@ policy on `processed` can use it (read back as an ISO string). Document ids may 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -87,10 +88,8 @@ def encode(data: Document) -> dict[str, Any]:
     out = _to_fs(_plain(data))
     ttl = out.get(TTL_FIELD)
     if isinstance(ttl, str):
-        try:
+        with contextlib.suppress(ValueError):  # not a timestamp: stored as given, no TTL
             out[TTL_FIELD] = datetime.fromisoformat(ttl).astimezone(UTC)
-        except ValueError:
-            pass
     return out
 
 
