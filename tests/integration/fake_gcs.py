@@ -39,6 +39,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import google_crc32c
 
+from tests.integration.local_http import reply, start_server, stop_server
+
 
 @dataclass
 class Obj:
@@ -147,30 +149,16 @@ class FakeGcs:
                                                                 "message": exc.message}]}}).encode()
                 with fake._lock:
                     fake.requests.append(Recorded(self.command, parts.path, query, status))
-                try:
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                reply(self, status, payload, headers, write_body=self.command != "HEAD")
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        self._server = start_server(Handler)
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_server(self._server)
+        self._server = None
 
     # -- protocol ---------------------------------------------------------------------
     def _route(self, method: str, path: str, q: dict[str, str], headers: dict[str, str],

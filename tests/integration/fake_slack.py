@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.integration.local_http import reply, start_server, stop_server
+
 HOOK_PATH = "/services/T000/B000/XXXXXXXXXXXX"
 
 
@@ -54,29 +56,14 @@ class FakeSlack:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 status, text, headers = fake._answer(self.path, raw)
-                data = text.encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "text/plain")
-                    self.send_header("Content-Length", str(len(data)))
-                    for k, v in headers.items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                reply(self, status, text.encode(), {"Content-Type": "text/plain", **headers})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        self._server = start_server(Handler)
         return self
 
     def stop(self) -> None:
         self._release.set()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_server(self._server)
 
     def _answer(self, path: str, raw: bytes) -> tuple[int, str, dict[str, str]]:
         try:

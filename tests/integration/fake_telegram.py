@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.integration.local_http import reply, start_server, stop_server
+
 TOKEN = "123456:TEST-token_abc"
 _ENTITY = set("*_~`|[]()")
 _RESERVED = set(">#+-=.!{}")
@@ -89,27 +91,14 @@ class FakeTelegram:
                 status, answer = fake._answer(self.path, raw, dict(self.headers))
                 if status is None:
                     return
-                data = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                reply(self, status, json.dumps(answer).encode(), {"Content-Type": "application/json"})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        self._server = start_server(Handler)
         return self
 
     def stop(self) -> None:
         self._release.set()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_server(self._server)
 
     # -- protocol ---------------------------------------------------------------------
     def _answer(self, path: str, raw: bytes, headers: dict[str, str]) -> tuple[int | None, Any]:
