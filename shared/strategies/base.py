@@ -123,10 +123,18 @@ def ramp(excess: np.ndarray, scale: float) -> np.ndarray:
 
 def as_int(params: Mapping[str, float], name: str, low: int = 1) -> int:
     """An integer parameter (YAML kind: int); rejects non-integral or too-small values."""
+    problem = int_problem(params, name, low)
+    if problem:
+        raise ValueError(f"params.{name}: {problem[1]}")
+    return round(float(params[name]))
+
+
+def int_problem(params: Mapping[str, float], name: str, low: int = 1) -> tuple[str, str] | None:
+    """(name, why) when an integer parameter is not an integer >= `low`; for `check()`."""
     value = float(params[name])
     if not math.isfinite(value) or value != round(value) or value < low:
-        raise ValueError(f"params.{name}: must be an integer >= {low}, got {value}")
-    return round(value)
+        return name, f"must be an integer >= {low}, got {value}"
+    return None
 
 
 def merged(defaults: Mapping[str, float], params: Mapping[str, float]) -> dict[str, float]:

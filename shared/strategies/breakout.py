@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from shared.strategies.base import BarArrays, VoteSeries, as_int, merged, ramp
+from shared.strategies.base import BarArrays, VoteSeries, as_int, int_problem, merged, ramp
 from shared.strategies.indicators import rolling_max_prior, rolling_min_prior
 
 _WIDTH_SCALE = 0.10  # a break by 10 % of the channel width reads confidence 0.82
@@ -30,8 +30,8 @@ class Breakout:
     def check(self, params: Mapping[str, float]) -> list[tuple[str, str]]:
         p = merged(self.defaults, params)
         problems = []
-        if p["lookback"] < 1 or p["lookback"] != round(p["lookback"]):
-            problems.append(("lookback", f"must be an integer >= 1, got {p['lookback']}"))
+        if problem := int_problem(p, "lookback", 1):
+            problems.append(problem)
         if not 0 <= p["buffer"] < 1:
             problems.append(("buffer", f"must be in [0, 1), got {p['buffer']}"))
         return problems

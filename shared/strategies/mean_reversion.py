@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from shared.strategies.base import BarArrays, VoteSeries, as_int, merged, ramp
+from shared.strategies.base import BarArrays, VoteSeries, as_int, int_problem, merged, ramp
 from shared.strategies.indicators import rolling_mean_std
 
 _MIN_REL_STD = 1e-8  # below this (relative to price) the window is treated as flat
@@ -29,8 +29,8 @@ class MeanReversion:
     def check(self, params: Mapping[str, float]) -> list[tuple[str, str]]:
         p = merged(self.defaults, params)
         problems = []
-        if p["window"] < 2 or p["window"] != round(p["window"]):
-            problems.append(("window", f"must be an integer >= 2, got {p['window']}"))
+        if problem := int_problem(p, "window", 2):
+            problems.append(problem)
         elif p["entry"] >= (p["window"] - 1) ** 0.5:
             # with the current bar inside the window |z| can never exceed sqrt(window - 1)
             unreachable = (f"{p['entry']} is unreachable for window {p['window']:.0f} "

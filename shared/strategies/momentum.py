@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from shared.strategies.base import BarArrays, VoteSeries, as_int, merged, ramp
+from shared.strategies.base import BarArrays, VoteSeries, as_int, int_problem, merged, ramp
 from shared.strategies.indicators import rate_of_change
 
 
@@ -26,8 +26,8 @@ class Momentum:
     def check(self, params: Mapping[str, float]) -> list[tuple[str, str]]:
         p = merged(self.defaults, params)
         problems = []
-        if p["lookback"] < 1 or p["lookback"] != round(p["lookback"]):
-            problems.append(("lookback", f"must be an integer >= 1, got {p['lookback']}"))
+        if problem := int_problem(p, "lookback", 1):
+            problems.append(problem)
         if not p["threshold"] > 0:
             problems.append(("threshold", f"must be > 0, got {p['threshold']}"))
         return problems

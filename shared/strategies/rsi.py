@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from shared.strategies.base import BarArrays, VoteSeries, as_int, merged, ramp
+from shared.strategies.base import BarArrays, VoteSeries, as_int, int_problem, merged, ramp
 from shared.strategies.indicators import rsi
 
 _POINTS_SCALE = 10.0
@@ -33,8 +33,8 @@ class Rsi:
     def check(self, params: Mapping[str, float]) -> list[tuple[str, str]]:
         p = merged(self.defaults, params)
         problems = []
-        if p["period"] < 2 or p["period"] != round(p["period"]):
-            problems.append(("period", f"must be an integer >= 2, got {p['period']}"))
+        if problem := int_problem(p, "period", 2):
+            problems.append(problem)
         if not 0 < p["oversold"] < 100:
             problems.append(("oversold", f"must be in (0, 100), got {p['oversold']}"))
         if not 0 < p["overbought"] < 100:
