@@ -41,3 +41,19 @@ def matches(doc: Document, where: Sequence[Where]) -> bool:
         except TypeError:
             return False
     return True
+
+
+def select(
+    docs: Sequence[tuple[str, Document]],
+    where: Sequence[Where] = (),
+    order_by: str | None = None,
+    descending: bool = False,
+    limit: int | None = None,
+) -> list[tuple[str, Document]]:
+    """The Store.query semantics over (id, doc) pairs: filter, order by id then by
+    `order_by` (documents without it are left out), then limit."""
+    out = sorted(((i, d) for i, d in docs if matches(d, where)), key=lambda item: item[0])
+    if order_by:
+        out = [(i, d) for i, d in out if order_by in d]
+        out.sort(key=lambda item: comparable(item[1][order_by]), reverse=descending)
+    return out[:limit] if limit is not None else out

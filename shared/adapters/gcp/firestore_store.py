@@ -35,8 +35,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.adapters.query import comparable as _comparable  # same query semantics
-from shared.adapters.query import matches as _matches
+from shared.adapters.query import select  # the same query semantics as the SQLite store
 from shared.errors import TransientError
 from shared.ports import Document, Where
 
@@ -252,11 +251,7 @@ class FirestoreStore:
         if limit is not None and not where and not order_by:
             q = q.order_by("__name__").limit(limit)
         docs = [(decode_id(s.id), decode(s.to_dict())) for s in q.stream()]
-        docs = sorted(((i, d) for i, d in docs if _matches(d, local)), key=lambda item: item[0])
-        if order_by:
-            docs = [(i, d) for i, d in docs if order_by in d]
-            docs.sort(key=lambda item: _comparable(item[1][order_by]), reverse=descending)
-        return docs[:limit] if limit is not None else docs
+        return select(docs, local, order_by, descending, limit)
 
     @contextmanager
     def transaction(self) -> Iterator[FirestoreTransaction]:

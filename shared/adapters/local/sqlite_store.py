@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.query import comparable, matches
+from shared.adapters.query import select
 from shared.ports import Document, Where
 
 _DELETED = object()
@@ -110,12 +110,7 @@ class SqliteStore:
             rows = self._conn.execute(
                 "SELECT id, data FROM docs WHERE collection=? ORDER BY id", (collection,)
             ).fetchall()
-        docs = [(doc_id, json.loads(data)) for doc_id, data in rows]
-        docs = [(i, d) for i, d in docs if matches(d, where)]
-        if order_by:
-            docs = [(i, d) for i, d in docs if order_by in d]
-            docs.sort(key=lambda item: comparable(item[1][order_by]), reverse=descending)
-        return docs[:limit] if limit is not None else docs
+        return select([(doc_id, json.loads(data)) for doc_id, data in rows], where, order_by, descending, limit)
 
     def collections(self) -> list[str]:
         with self._lock:
