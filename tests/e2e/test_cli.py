@@ -54,3 +54,11 @@ def test_dlq_list_and_requeue(tmp_path):
     assert "requeued 1 message(s); 1 dead letter(s) remain" in requeued.output  # still poison
     missing = runner.invoke(app, ["dlq", "list", "nope", "--runs-dir", str(tmp_path)])
     assert missing.exit_code != 0
+
+
+def test_show_notifications_prints_the_hourly_summaries(tmp_path):
+    result = runner.invoke(app, ["run", "--hours", "2", "--seed", "14", "--runs-dir", str(tmp_path),
+                                 "--show-notifications"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Hourly summary") >= 2  # 01:00 and 02:00 UTC
+    assert "Win rate" in result.output and "USDT" in result.output

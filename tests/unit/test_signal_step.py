@@ -103,3 +103,24 @@ def test_a_late_bar_does_not_move_the_mark_back(bars, store):
     with store.transaction() as tx:
         signal.on_bar(older.model_copy(update={"venue": "kraken"}), tx, deps)
     assert store.get("marks", "BTC-USDT") == {"price": str(newest.close), "at": newest.open_time.isoformat()}
+
+
+def test_nightly_reweight_moves_weight_within_bounds_and_stores_a_version(bars, store):
+    from shared.contracts import Command, Control, wrap
+
+    clock = SimulatedClock(T0)
+    deps = signal.build_deps(store=None, clock=clock, predictor=None)
+    replay(bars, deps, store, clock)  # three hours of opinions scored against the next bar
+    before = {s.name: s.weight for s in deps.strategies}
+    env = wrap(Control(command=Command.REWEIGHT), ts=clock.now())
+    with store.transaction() as tx:
+        assert signal.handle(env.decode(), env, tx, deps) == []
+    current = store.get("weights", "current")
+    assert current["version"] == 1
+    weights = current["weights"]
+    assert set(weights) == set(before) and abs(sum(weights.values()) - 1) < 1e-9
+    assert all(0.05 - 1e-9 <= w <= 0.60 + 1e-9 for w in weights.values())  # floor and cap
+    total = sum(before.values())
+    assert any(abs(weights[k] - before[k] / total) > 1e-6 for k in weights)  # evidence moved them
+    history = store.get("weights", "v1")
+    assert history["previous"] == before and set(history["performance"]) <= set(before)
