@@ -1,7 +1,7 @@
 """The `tradewinds` CLI: help, a short replay, and the dead-letter commands."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from typer.testing import CliRunner
 
@@ -38,7 +38,7 @@ def test_bad_option_values_get_a_clear_error(tmp_path):
 def test_dlq_list_and_requeue(tmp_path):
     cfg = RunConfig(hours=0, runs_dir=tmp_path, run_id="poisoned")
     pipeline = LocalPipeline(cfg)
-    poison = Envelope(id="poison-1", type="bar", ts=datetime(2026, 1, 5, tzinfo=timezone.utc),
+    poison = Envelope(id="poison-1", type="bar", ts=datetime(2026, 1, 5, tzinfo=UTC),
                       trace_id="t", body={"venue": "binance"})
     pipeline.bus.publish("market-bars", poison)
     pipeline.bus.drain()

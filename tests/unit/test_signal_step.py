@@ -1,7 +1,7 @@
 """The signal step: strategy votes + the LSTM voter, and degradation without the predictor."""
 
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from shared.market.simulator import MarketSimulator
 from shared.ml.config import load_ml_config
 from shared.signals.lstm_voter import LstmInput
 
-T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 class ScriptedPredictor:
