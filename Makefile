@@ -23,13 +23,20 @@ $(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q -e '.[functions,runtime,ml,dev]'
 	touch $(VENV)/.run-installed $@
 
+# checkov (the Terraform scanner in tests/unit/test_checkov.py) pins packages the project's
+# own venv cannot hold (an `hcl2` fork, packaging<24): it gets a venv of its own
+$(VENV)/.checkov-installed: terraform/requirements-checkov.txt | $(VENV)/bin/python
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install -q -r terraform/requirements-checkov.txt
+	touch $@
+
 venv install-run: $(VENV)/.run-installed
 install-dev: $(VENV)/.dev-installed
 
 run: $(VENV)/.run-installed
 	$(VENV)/bin/tradewinds run --hours $(HOURS) --seed $(SEED)
 
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed $(VENV)/.checkov-installed
 	$(PY) -m infra.emulators start
 	set -a; source .emulators/env; set +a; \
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \

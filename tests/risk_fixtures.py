@@ -116,7 +116,7 @@ class Harness:
 
         with self.store.transaction() as tx:
             marks = book.marks(tx, self.deps.symbols)
-            return book.equity_usd(tx, self.deps.venues, self.deps.assets, marks, "USDT")
+            return book.equity_usd(tx, marks, "USDT")
 
     def audit(self, kind: str) -> list[dict]:
         return [d for _, d in self.store.query("audit", [("kind", "==", kind)])]

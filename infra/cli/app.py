@@ -139,15 +139,28 @@ def _print_summary(s: dict) -> None:
         ("arbitrage near misses", sum(s["near_misses_by_reason"].values())),
     ]
     rows += [(f"  missed: {k}", v) for k, v in s["near_misses_by_reason"].items()]
+    q = s.get("quote", "USDT")
+    start = ", ".join(f"{v} {a}" for a, v in s["start_balances"].items())
     rows += [
-        ("fees (USDT)", s["fees_usd"]),
-        ("realised PnL (USDT)", s["realised_pnl_usd"]), ("total PnL incl. open (USDT)", s["total_pnl_usd"]),
-        ("closed trades", s["closed_trades"]),
+        ("start capital", f"{start} = {s['start_capital_usd']} {q}"),
+        (f"end NAV ({q})", s["end_nav_usd"]),
+        (f"total PnL, net of every cost ({q})", s["total_pnl_usd"]),
+        ("return on start capital", f"{s['return_pct']}%"),
+        (f"buy and hold ({q})", f"{s['buy_and_hold_usd']} ({s['buy_and_hold_return_pct']}%)"),
+    ]
+    rows += [(f"  from {k}", v) for k, v in s["attribution_usd"].items()]
+    rows += [
+        (f"trading fees ({q})", s["costs"]["trading_fees_usd"]),
+        (f"transfer fees ({q}), {s['costs']['transfers']} transfers", s["costs"]["transfer_fees_usd"]),
+        (f"swept to cold wallet ({q})", s["costs"]["swept_to_cold_usd"]),
+        ("closed trades (strategy / arbitrage)",
+         f"{s['closed_trades']} ({s['strategy_trades']} / {s['arbitrage_trades']})"),
         ("win rate", "n/a" if s["win_rate"] is None else f"{s['win_rate']:.1%}"),
-        ("max drawdown (USDT)", s["max_drawdown_usd"]),
+        (f"max drawdown of PnL ({q})", s["max_drawdown_usd"]),
         ("notifications sent", s["notifications_sent"]), ("DLQ count", s["dlq_count"]),
         ("halted", f"yes — {s['halt_cause']}" if s["halted"] else "no"),
         ("ledger = fills − fees", "consistent" if s["ledger_consistent"] else "MISMATCH"),
+        ("balances = start + flows", "reconciled" if s["balances_consistent"] else "MISMATCH"),
     ]
     for k, v in rows:
         table.add_row(k, str(v))

@@ -114,7 +114,7 @@ class LocalPipeline:
         self.deps = {
             "signal": signal.build_deps(**common, predictor=cfg.predictor),
             "risk": risk.RiskDeps(load_risk_config(cfg.config_dir / "risk.yaml"), self.clock, venues,
-                                  tuple(self.market.symbols)),
+                                  tuple(self.market.symbols), store=self.store),
             "executor": executor.build_deps(**common, venue=self.paper),
             "optimizer": optimizer.build_deps(**common),
             "notification": self._notification_deps(),
@@ -190,12 +190,14 @@ class LocalPipeline:
         self.clock.set(at)
         for bar in self.sim.advance(at):
             self.publish_bar(bar)
-        self.fire_scheduler(at)
         self.bus.drain()
         if self.arb is not None:
             self.scan_arbitrage()
             self.bus.drain()
             self.arb.writer.flush(self.store)
+        # the scheduler's jobs last: a report at `at` sees everything of minute `at`
+        self.fire_scheduler(at)
+        self.bus.drain()
         self.store.put(*REPLAY, {
             "now": at.isoformat(), "seed": self.cfg.seed, "start": self.cfg.start.isoformat(),
             "venues": [v.name for v in self.market.enabled_venues], "crash": self.cfg.crash,
@@ -203,7 +205,7 @@ class LocalPipeline:
         self.equity_curve.append((at.isoformat(), self.trading_pnl()))
 
     def trading_pnl(self) -> Decimal:
-        """Realised + unrealised PnL of what the system traded, in the quote currency."""
+        """Total PnL (change of NAV net of every cost: `shared.ledger.nav`), in the quote currency."""
         from shared.ledger.summary import trading_pnl
 
         return trading_pnl(self.store, self.deps["risk"].config.portfolio.quote)

@@ -7,7 +7,8 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from shared.ledger.summary import ledger_check, trading_pnl
+from shared.ledger.statement import statement
+from shared.ledger.summary import ledger_check, reconcile
 
 
 def _reason_key(reason: str) -> str:
@@ -36,12 +37,13 @@ def build(pipeline) -> dict:
     approved = sum(1 for _, d in store.query("orders") if "cause_id" in d)
     execs = [d for _, d in store.query("executions")]
     fills = [d for d in execs if Decimal(d["filled_quantity"]) > 0]
-    trades = [Decimal(d["pnl_usd"]) for _, d in store.query("trades")]
     risk = store.get("state", "risk") or {}
-    fees = sum((Decimal(d["fee_usd"]) for d in fills), Decimal(0))
+    quote = pipeline.deps["risk"].config.portfolio.quote
+    st = statement(store, quote)
     realised = sum((Decimal(d["realised_pnl_usd"]) for d in fills), Decimal(0))
-    total = trading_pnl(store)
     check = ledger_check(store)
+    books = reconcile(store)
+    days = [d for _, d in store.query("pnl_days", order_by="date")]
     sent_file = pipeline.cfg.run_dir / "notifications.jsonl"
     sent = len(sent_file.read_text().splitlines()) if sent_file.exists() else 0
     arbs = [d for _, d in store.query("arbitrage")]
@@ -63,15 +65,30 @@ def build(pipeline) -> dict:
         "denied_by_reason": dict(sorted(denied.items())),
         "executions": len(execs),
         "fills": len(fills),
-        "fees_usd": str(fees.quantize(Decimal("0.01"))),
-        "realised_pnl_usd": str(realised.quantize(Decimal("0.01"))),
-        "total_pnl_usd": str(total.quantize(Decimal("0.01"))),
+        "quote": quote,
+        "start_balances": st["start_balances"],
+        "start_capital_usd": _cents(st["start_capital_usd"]),
+        "end_nav_usd": _cents(st["end_nav_usd"]),
+        "total_pnl_usd": _cents(st["total_pnl_usd"]),
+        "total_pnl_exact": str(st["total_pnl_usd"]),
+        "return_pct": str(st["return_pct"].quantize(Decimal("0.0001"))),
+        "buy_and_hold_usd": _cents(st["buy_and_hold_usd"]),
+        "buy_and_hold_return_pct": str(st["buy_and_hold_return_pct"].quantize(Decimal("0.0001"))),
+        "attribution_usd": {k: _cents(v) for k, v in st["attribution"].items()},
+        "attribution_exact": {k: str(v) for k, v in st["attribution"].items()},
+        "costs": {k: (str(int(v)) if k == "transfers" else _cents(v)) for k, v in st["costs"].items()},
+        "fees_usd": _cents(st["costs"]["trading_fees_usd"]),
+        "realised_pnl_usd": _cents(realised),
+        "pnl_days": {d["date"]: str(d.get("pnl_usd", "0")) for d in days},
+        "unpriced_assets": st["unpriced_assets"],
         "arbitrage_executed": len(arbs),
         "arbitrage_fills": len(arb_fills),
         "arbitrage_legging_losses": sum(1 for d in arbs if Decimal(d.get("legging_loss", "0")) > 0),
         "near_misses_by_reason": dict(sorted(misses.items())),
-        "closed_trades": len(trades),
-        "win_rate": round(sum(1 for t in trades if t > 0) / len(trades), 4) if trades else None,
+        "closed_trades": st["closed_trades"],
+        "strategy_trades": st["strategy_trades"], "strategy_wins": st["strategy_wins"],
+        "arbitrage_trades": st["arbitrage_trades"], "arbitrage_wins": st["arbitrage_wins"],
+        "win_rate": st["win_rate"],
         "max_drawdown_usd": str(max_drawdown([v for _, v in pipeline.equity_curve]).quantize(Decimal("0.01"))),
         "notifications_sent": sent,
         "dlq_count": len(store.query("dlq", [("status", "==", "dead")])),
@@ -79,8 +96,14 @@ def build(pipeline) -> dict:
         "halt_cause": risk.get("halt_reason", ""),
         "ledger_check": check,
         "ledger_consistent": all(Decimal(v["difference"]).copy_abs() < Decimal("0.000001") for v in check.values()),
+        "balances_reconcile": books,
+        "balances_consistent": all(Decimal(v["difference"]) == 0 for v in books.values()),
     }
     return summary
+
+
+def _cents(amount: Decimal) -> str:
+    return str(amount.quantize(Decimal("0.01")))
 
 
 def write(summary: dict, run_dir: Path) -> Path:

@@ -1,5 +1,11 @@
 """The executor's composition root: settings → adapters → venues → engine → service → app.
 
+Every venue send goes through `shared.execution.claims.ClaimedVenues`: a durable claim in
+`order_claims/` first (Firestore: the store itself, outside the step's transaction; SQLite: a
+file of its own, `<store>-claims.sqlite`), and in paper mode the paper venues keep what they
+executed in their own store (`<store>-paper-venues.sqlite`; Firestore: `paper_venue/`), so
+reconciliation can ask them like live venues (`side_store`).
+
 `create_app()` is the uvicorn factory (`python -m runtime.executor`): it builds the runtime
 once per instance (nothing connects at import; the cloud clients connect on first use)
 and returns the FastAPI app of `runtime.executor.app` with a lifespan that starts and stops
@@ -32,7 +38,9 @@ from shared.clock import WallClock
 from shared.config.venues import MarketConfig, load_market_config
 from shared.execution.arbitrage import ArbitrageEngine, build_engine
 from shared.execution.breaker import Breakers
+from shared.execution.claims import ClaimedVenues
 from shared.execution.config import ExecutorConfig, load_executor_config
+from shared.execution.paper_venue_state import PaperVenueState
 from shared.execution.pretrade import PreTradeGate
 from shared.execution.routing import GuardedVenues, RejectTracker, Router
 from shared.handlers import executor
@@ -56,6 +64,8 @@ class ExecutorRuntime:
     service: ExecutorService
     supervisor: Supervisor
     simulator: Any = None
+    claims: Store | None = None  # order claims (order_claims/), written before every send
+    paper_state: PaperVenueState | None = None  # paper mode: what the paper venues executed
 
 
 # -- adapters (by env, as functions/bootstrap.py) ----------------------------------------
@@ -69,6 +79,22 @@ def build_store(settings: ExecutorSettings) -> Store:
     return SqliteStore(settings.sqlite_path)
 
 
+def side_store(store: Store, path: str, name: str) -> Store:
+    """A store written outside the step's transaction: a SQLite file of its own next to a
+    SQLite store (`path` when given; in memory when the store is), else the store itself
+    (Firestore: a plain write is never part of an open transaction)."""
+    from shared.adapters.local.sqlite_store import SqliteStore
+
+    if path:
+        return SqliteStore(path, synchronous="FULL")
+    if isinstance(store, SqliteStore):
+        if store.path == ":memory:":
+            return SqliteStore(":memory:")
+        main = Path(store.path)
+        return SqliteStore(main.with_name(f"{main.stem}-{name}.sqlite"), synchronous="FULL")
+    return store
+
+
 def build_bus(settings: ExecutorSettings, topology: Topology, clock: Clock, store: Store) -> Bus:
     if settings.bus == "pubsub":
         from shared.adapters.gcp.pubsub_bus import PubSubBus
@@ -76,7 +102,7 @@ def build_bus(settings: ExecutorSettings, topology: Topology, clock: Clock, stor
         return PubSubBus(topology, project=settings.project)
     from shared.adapters.local.bus import InProcessBus
 
-    return InProcessBus(topology, clock, store)
+    return InProcessBus(topology, clock, store, durable=True)  # a crash loses no message
 
 
 def build_secrets(settings: ExecutorSettings) -> Secrets:
@@ -133,18 +159,22 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
         from shared.market.simulator import MarketSimulator
 
         simulator = MarketSimulator(market, settings.seed, clock.now(), update_interval_s=settings.sim_interval_s)
+    claims = side_store(store, settings.claims_path, "claims")
+    paper_state = (PaperVenueState(side_store(store, settings.paper_venue_path, "paper-venues"))
+                   if settings.mode == "paper" else None)
     venues = build_venues(settings, market, store=store, secrets=secrets, clock=clock, cache=cache,
-                          simulator=simulator)
+                          simulator=simulator, paper_state=paper_state)
+    sending = ClaimedVenues(venues.trading, claims, clock).wrapped()  # a durable claim before every send
 
     risk = _risk_config(settings)
     gate = PreTradeGate(clock, config.pretrade, limits=risk.limits if risk else None)
-    guarded = GuardedVenues(venues.trading, clock, Breakers(clock, config.breaker), RejectTracker(config.routing))
-    engine = build_engine(market, config, venues.trading, cache.get, clock, gate=gate, guarded=guarded)
+    guarded = GuardedVenues(sending, clock, Breakers(clock, config.breaker), RejectTracker(config.routing))
+    engine = build_engine(market, config, sending, cache.get, clock, gate=gate, guarded=guarded)
     venues_of = {s: [v.name for v in market.enabled_venues if v.lists(s)] for s in market.symbols}
     orders = executor.ExecutorDeps(
         venue=_Sender(guarded), clock=clock, config=config, gate=gate,
-        router=Router(guarded, cache.get, venues.fees_bps, venues_of),
-        claims=store if settings.store == "firestore" else None, usd=market.quote)
+        router=Router(guarded, cache.get, venues.fees_bps, venues_of), usd=market.quote,
+        listed={v.name: set(market.symbols_of(v.name)) for v in market.enabled_venues})
     service = ExecutorService(
         store=store, bus=bus, clock=clock, secrets=secrets, gate=gate, orders=orders,
         dlq=dlq if dlq is not None else build_dlq(settings, bus, store, clock), version=settings.version,
@@ -164,10 +194,10 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
         live=settings.mode == "live",
         refresh_s=settings.refresh_interval_s or config.pretrade.refresh_seconds,
         flush_s=settings.flush_interval_s, reconcile_retry_s=settings.reconcile_retry_s,
-        reconcile_s=settings.reconcile_interval_s)
+        reconcile_s=settings.reconcile_interval_s, claims=claims, claim_grace_s=settings.claim_grace_s)
     service.extra_checks["loops"] = supervisor.healthy
     return ExecutorRuntime(settings, market, config, store, bus, clock, secrets, cache, venues, engine,
-                           service, supervisor, simulator)
+                           service, supervisor, simulator, claims, paper_state)
 
 
 class _Consumer(RefreshingConsumer):

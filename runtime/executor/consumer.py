@@ -17,6 +17,7 @@ from typing import Any
 
 from infra.topology import Topology
 from shared.contracts import Envelope
+from shared.crashpoints import crashpoint
 from shared.delivery import run_step
 from shared.handlers import executor
 from shared.ports import Bus, Clock, Store
@@ -44,6 +45,7 @@ class ExecutorConsumer:
     def deliver(self, envelope: Envelope) -> None:
         # one order at a time: the venue adapter and the cached halt flag are not re-entrant
         with self._lock:
+            crashpoint("mid_batch")
             run_step(envelope, consumer="executor", handle=partial(executor.handle, deps=self.deps),
                      store=self.store, bus=self.bus, clock=self.clock, topology=self.topology)
             self.handled += 1

@@ -2,9 +2,10 @@
 the outbox → `executions` publisher behind it.
 
 - `HotPath` waits on the book cache; for every updated (venue, symbol) it runs
-  `engine.decide` (memory only: scan, slippage, cached pre-trade check) and, when an
-  opportunity is approved, `engine.scan_and_execute` for that update. Nothing here waits
-  on the bus or the store: executions go to the outbox, documents to the write-behind.
+  `engine.decide` once (memory only: the scan over a snapshot of the cache, the breaker
+  check, the slippage check against the cache's LATEST books, the cached pre-trade check)
+  and sends what it approved with `engine.execute_decisions`. Nothing here waits on the
+  bus or the store: executions go to the outbox, documents to the write-behind.
 - `Inventory` is the free balance per (venue, asset): the store's `balances/` (read off
   the hot path) plus the fills not yet booked there by the ledger.
 - `Publisher` publishes the outbox on `executions` (envelope id = execution id, so a
@@ -154,17 +155,14 @@ class HotPath:
             self.inventory.apply(late, now)
             for ex in late:
                 self.publisher.put(ex)
-        books = self.cache.snapshot()
+        books = self.cache.snapshot()  # what the scan sees; the slippage check reads cache.get
         inv = self.inventory.current
         decision = self.engine.decide(books, inv, now, update=key)
         self.stats.decisions += 1
         self.stats.last_decision_at = now
-        if not decision.approved:
-            self.stats.near_misses += len(decision.near_misses)
-            self.engine.record_misses(decision.near_misses)
-            return []
         self.stats.approved += len(decision.approved)
-        executions = self.engine.scan_and_execute(books, inv, self.clock, update=key)
+        executions = self.engine.execute_decisions(decision, inv, now)  # records the near misses too
+        self.stats.near_misses += len(decision.near_misses)
         if executions:
             self.inventory.apply(executions, now)
             for ex in executions:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from shared.contracts import Command, Control, Envelope, Execution, Order, wrap
 from shared.contracts.envelope import derive_id
+from shared.crashpoints import crashpoint
 from shared.execution import lifecycle
 from shared.execution.pretrade import PreTradeGate
 from shared.execution.reconcile import OUTBOX, pending_entry
@@ -61,14 +62,14 @@ class ExecutorService:
         try:
             self.store.get("state", "risk")
             out["store"] = "ok"
-        except Exception as exc:  # a health check reports, it does not raise
+        except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
             out["store"] = f"error: {type(exc).__name__}"
         out["bus"] = "ok" if self.bus is not None else "missing"
         out["venue"] = "ok" if self.orders is not None else "missing"
         for name, check in self.extra_checks.items():
             try:
                 out[name] = "ok" if check() else "failing"
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
                 out[name] = f"error: {type(exc).__name__}"
         return out
 
@@ -115,6 +116,7 @@ class ExecutorService:
                      for m in out], self.clock.now()))
             else:
                 stored = tx.get(OUTBOX, key)
+        crashpoint("after_commit")
         record = self.store.get("orders", order.client_order_id) or {}
         if out:
             self._publish(key, self.store.get(OUTBOX, key))
@@ -150,13 +152,22 @@ class ExecutorService:
         return {**doc, "state": rec.state.value if rec else doc.get("state")}
 
     def pnl(self) -> dict:
-        from shared.ledger.summary import trading_pnl
+        """The one PnL computation (shared.ledger.nav), as the reports and Telegram /pnl."""
+        from shared.ledger import days as ledger_days
+        from shared.ledger.statement import statement
 
         st = risk_state.RiskState.from_doc(self.store.get("state", "risk"))
+        s = statement(self.store)
+        fig = s["figures"]
+        today = ledger_days.day_pnl(self.store.get("pnl_days", st.trading_day) if st.trading_day else None, fig)
         days = [d for _, d in self.store.query("pnl_days", order_by="date", descending=True, limit=30)]
-        return {"trading_pnl": str(trading_pnl(self.store)), "realised_today": st.realised_today,
-                "fees_today": st.fees_today, "trading_day": st.trading_day, "halted": st.halted,
-                "days": days}
+        return {"total_pnl": str(fig.total), "pnl_today": str(today), "nav": str(fig.nav),
+                "start_capital": str(fig.start_capital), "return_pct": str(fig.return_pct),
+                "buy_and_hold": str(fig.hold),
+                "attribution": {k: str(v) for k, v in s["attribution"].items()},
+                "trading_pnl": str(fig.total),  # the same figure under its former name
+                "realised_today": st.realised_today, "fees_today": st.fees_today,
+                "trading_day": st.trading_day, "halted": st.halted, "days": days}
 
     def positions(self) -> list[dict]:
         from shared.ledger.summary import positions
@@ -165,3 +176,42 @@ class ExecutorService:
                  "avg_cost": str(p.avg_cost), "mark_price": str(p.mark_price),
                  "realised_pnl": str(p.realised_pnl), "unrealised_pnl": str(p.unrealised_pnl)}
                 for p in positions(self.store) if p.quantity != Decimal(0) or p.realised_pnl != 0]
+
+    # -- manual order valuation (the API's; added at the end for the lead) ---------------
+    def manual_valuation(self, venue: str, symbol: str, side) -> tuple[Decimal | None, Decimal | None]:
+        """(price, usd per unit of the quote) a manual order is valued at: the touch of
+        `venue`'s current book on the side the order takes (ask for a buy, bid for a sell).
+        LookupError when the venue is not configured or does not list the symbol; price None
+        when it does but no current book has come; usd None when no book or mark converts the
+        quote to the USD currency."""
+        from shared.contracts import Side
+        from shared.execution.pretrade import usd_per_unit
+
+        router = self.orders.router if self.orders is not None else None
+        if router is None:
+            raise LookupError("no market is configured for manual orders")
+        configured = set(router.guarded.venues) | {v for vs in router.venues_of.values() for v in vs}
+        if venue not in configured:
+            raise LookupError(f"unknown venue {venue!r}: configured are {sorted(configured)}")
+        if venue not in router.venues_of.get(symbol, []):
+            raise LookupError(f"venue {venue!r} does not list {symbol}")
+
+        def book_of(v: str, s: str):
+            try:
+                return router.books(v, s)
+            except Exception:  # noqa: BLE001 - an unreadable book is no book
+                return None
+
+        book = book_of(venue, symbol)
+        levels = (book.asks if Side(side) is Side.BUY else book.bids) if book is not None else ()
+        price = levels[0].price if levels else None
+
+        def mid(s: str) -> Decimal | None:
+            for v in router.venues_of.get(s, []):
+                b = book_of(v, s)
+                if b is not None and b.bids and b.asks:
+                    return (b.bids[0].price + b.asks[0].price) / 2
+            doc = self.store.get("marks", s.replace("/", "-"))
+            return Decimal(doc["price"]) if doc and doc.get("price") else None
+
+        return price, usd_per_unit(symbol.partition("/")[2], mid, self.orders.usd)

@@ -9,7 +9,10 @@ The adapters follow the conventions of `functions/bootstrap.py` and Terraform:
   `TW_CONFIG_DIR`, `TRADEWINDS_VENUES`, `GOOGLE_CLOUD_PROJECT` override one choice each;
 - the trading mode is `TW_MODE` (what `shared.execution.live` checks) or Terraform's
   `TRADEWINDS_MODE`; live trading ALSO needs `--i-understand-live` on the command line;
-- `EXECUTOR_<FIELD>` sets a loop knob (EXECUTOR_BOOKS, EXECUTOR_SIM_INTERVAL_S, ...).
+- `EXECUTOR_<FIELD>` sets a loop knob (EXECUTOR_BOOKS, EXECUTOR_SIM_INTERVAL_S, ...), and
+  where the order claims and the paper venues' records live (EXECUTOR_CLAIMS_PATH,
+  EXECUTOR_PAPER_VENUE_PATH; EXECUTOR_CLAIM_GRACE_S: how old an unresolved claim must be
+  before reconciliation settles it).
 A bad value fails here, with the variable named.
 """
 
@@ -32,7 +35,8 @@ _ENV_NAMES = {
     "project": "GOOGLE_CLOUD_PROJECT",
 }
 _KNOBS = ("books", "seed", "sim_interval_s", "flush_interval_s", "refresh_interval_s", "book_depth",
-          "ccxt_urls", "reconcile_retry_s", "reconcile_interval_s", "publish_retry_s", "dlq_batch")
+          "ccxt_urls", "reconcile_retry_s", "reconcile_interval_s", "publish_retry_s", "dlq_batch",
+          "claims_path", "paper_venue_path", "claim_grace_s")
 
 
 class ExecutorSettings(BaseModel):
@@ -59,6 +63,11 @@ class ExecutorSettings(BaseModel):
     reconcile_interval_s: float = Field(default=60.0, gt=0, le=3600)  # unknown-outcome orders
     publish_retry_s: float = Field(default=1.0, gt=0)
     dlq_batch: int = Field(default=100, ge=1, le=1000)
+    # order claims (SQLite store only; Firestore keeps them in `order_claims/`) and the paper
+    # venues' own records: "" = a file next to `sqlite_path` (in memory when the store is)
+    claims_path: str = ""
+    paper_venue_path: str = ""
+    claim_grace_s: float = Field(default=120.0, ge=0, le=3600)  # a younger claim may be in flight
     version: str = "dev"
 
     @field_validator("sim_interval_s")

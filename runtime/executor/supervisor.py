@@ -1,13 +1,14 @@
 """Start-up and shutdown of the executor's background work (run from the app's lifespan).
 
 Start: the book sources begin filling the cache at once; then, in a background task,
-paper balances are seeded (paper only), the venues' truth is reconciled into the store
-(live retries until every venue answered), the cached risk gate and inventory are loaded,
+paper balances are seeded (paper only), the venues' truth is reconciled into the store,
+unresolved order claims included (live retries until every venue answered), the cached risk gate and inventory are loaded,
 `service.reconciled` turns /ready to 200, and only then does trading start: the hot path,
 the executions publisher, the gate refresh (every N s and at once on control messages), the
 write-behind flush (~1 s), the local bus pump (in-process bus), the periodic reconciliation
-of orders whose outcome was unknown (every `reconcile_s`, default 60 s: their Executions go
-out through the service's pending outbox) and the bus consumer of executor-orders /
+of orders whose outcome was unknown and of claimed sends whose step never committed (every
+`reconcile_s`, default 60 s; claims younger than `claim_grace_s` are left alone, they may be
+in flight; their Executions go out through the service's pending outbox) and the bus consumer of executor-orders /
 executor-control. Stop undoes it in reverse order, flushing what is queued.
 """
 
@@ -24,6 +25,7 @@ from runtime.executor.consumer import ExecutorConsumer
 from runtime.executor.hotpath import HotPath, Inventory, Publisher
 from runtime.executor.service import ExecutorService
 from shared.execution.arbitrage import ArbitrageEngine
+from shared.execution.claims import resolve_claims
 from shared.execution.reconcile import ReconcileReport, reconcile, reconcile_unknown
 
 log = logging.getLogger("tradewinds.executor.supervisor")
@@ -56,6 +58,8 @@ class Supervisor:
     flush_s: float = 1.0
     reconcile_retry_s: float = 5.0
     reconcile_s: float = 60.0  # the periodic pass over orders whose outcome is unknown
+    claims: Any = None  # the order claims store (shared.execution.claims); None: no claims pass
+    claim_grace_s: float = 120.0  # a younger unresolved claim may still be in flight
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep  # tests inject their own
     report: ReconcileReport | None = None
     trading: bool = False
@@ -91,7 +95,7 @@ class Supervisor:
             await asyncio.to_thread(self.prepare)
         while True:
             try:
-                self.report = await asyncio.to_thread(reconcile, svc.store, self.accounts, svc.clock)
+                self.report = await asyncio.to_thread(self.reconcile_all)
             except Exception as exc:  # the store or a venue is not answering: try again
                 log.exception("reconcile failed; retrying")
                 self.report = ReconcileReport(at=svc.clock.now().isoformat(), errors=[repr(exc)])
@@ -140,11 +144,23 @@ class Supervisor:
                 log.exception("periodic reconciliation failed")
             done += 1
 
+    def reconcile_all(self) -> ReconcileReport:
+        """Start-up: every active order and the venues' balances (`reconcile`), then every
+        unresolved claim whose step never committed (`resolve_claims`)."""
+        svc = self.service
+        report = reconcile(svc.store, self.accounts, svc.clock)
+        if self.claims is not None:
+            resolve_claims(svc.store, self.claims, self.accounts, svc.clock, self.claim_grace_s, report)
+        return report
+
     def reconcile_unknown(self) -> ReconcileReport:
         """One round: orders of unknown outcome resolved at their venues (by client order id),
-        the Executions of those closed published from the outbox; the rest wait a round."""
+        then the claims of sends whose step never committed (`resolve_claims`); the Executions
+        of those closed are published from the outbox; the rest wait a round."""
         svc = self.service
         report = reconcile_unknown(svc.store, self.accounts, svc.clock)
+        if self.claims is not None:
+            resolve_claims(svc.store, self.claims, self.accounts, svc.clock, self.claim_grace_s, report)
         if report.executions:
             try:
                 svc.publish_pending()

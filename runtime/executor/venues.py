@@ -2,8 +2,9 @@
 and where each venue's books come from.
 
 - paper: one `PaperExchange` filling against the executor's own book cache (simulated or
-  ccxt books), with the simulator's latency and outages for simulated venues; the paper
-  account (`PaperAccount`) is what reconciliation reads.
+  ccxt books), with the simulator's latency and outages for simulated venues, behind a
+  `PaperVenue` that keeps what it executed in the venues' own records; the paper account
+  (`PaperAccount`) is what reconciliation reads.
 - live: `shared.execution.live.build_live_venues`, which refuses unless TW_MODE=live AND
   the explicit flag; books must then come from the venues themselves (ccxt).
 """
@@ -21,6 +22,7 @@ from shared.config.venues import MarketConfig
 from shared.errors import ConfigError, OrderNotFound
 from shared.execution.live import LIVE_FLAG, build_live_venues
 from shared.execution.paper import PaperExchange
+from shared.execution.paper_venue_state import PaperVenue, PaperVenueState, ccxt_order
 from shared.ports import Clock, Secrets, Store
 
 
@@ -50,18 +52,22 @@ class VenueSet:
 
 class PaperAccount:
     """A paper venue as reconciliation sees it. Paper fills are immediate IOC, so the venue
-    holds no open order and knows no order the store left unfinished (a crash between claim
-    and fill: reconcile closes it); the balances are the paper ledger's own."""
+    holds no open order; the orders it executed are in the paper venues' own records
+    (`PaperVenueState`), answered by client order id (or the venue id it gave) as a live venue
+    would; the balances are the paper ledger's own."""
 
-    def __init__(self, venue: str, store: Store):
+    def __init__(self, venue: str, store: Store, state: PaperVenueState | None = None):
         self.id = self.venue = venue
-        self.store = store
+        self.store, self.state = store, state
 
     def fetch_order(self, id: str, symbol: str) -> Mapping[str, Any]:
-        raise OrderNotFound(f"{self.venue}: paper venue has no order {id}")
+        return self.fetch_order_by_client_id(id.removeprefix("paper-"), symbol)
 
     def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Mapping[str, Any]:
-        raise OrderNotFound(f"{self.venue}: paper venue has no order {client_order_id}")
+        ex = self.state.execution(client_order_id, self.venue) if self.state is not None else None
+        if ex is None:
+            raise OrderNotFound(f"{self.venue}: paper venue has no order {client_order_id}")
+        return ccxt_order(ex)
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[Mapping[str, Any]]:
         return []
@@ -93,7 +99,10 @@ def book_feeds(market: MarketConfig, settings: ExecutorSettings) -> list[BookFee
 
 def build_venues(settings: ExecutorSettings, market: MarketConfig, *, store: Store, secrets: Secrets,
                  clock: Clock, cache: BookCache, simulator=None,
-                 live_builder: Callable[..., dict] = build_live_venues) -> VenueSet:
+                 live_builder: Callable[..., dict] = build_live_venues,
+                 paper_state: PaperVenueState | None = None) -> VenueSet:
+    """The venues of the mode. Paper: one exchange over the book cache, remembering what it
+    executed in `paper_state` (its own store; in memory when none is given)."""
     fees = {v.name: Decimal(v.taker_fee_bps) for v in market.enabled_venues}
     feeds = book_feeds(market, settings)
     if settings.mode == "live":
@@ -109,7 +118,12 @@ def build_venues(settings: ExecutorSettings, market: MarketConfig, *, store: Sto
     def is_up(venue: str) -> bool:
         return simulator.is_up(venue) if simulator is not None and venue in simulated else True
 
-    paper = PaperExchange(books=cache.book, fees_bps=fees, clock=clock, latency_ms=latency_ms, is_up=is_up)
+    if paper_state is None:
+        from shared.adapters.local.sqlite_store import SqliteStore
+
+        paper_state = PaperVenueState(SqliteStore(":memory:"))
+    paper = PaperVenue(PaperExchange(books=cache.book, fees_bps=fees, clock=clock, latency_ms=latency_ms,
+                                     is_up=is_up), paper_state)
     names = [v.name for v in market.enabled_venues]
-    return VenueSet(trading={v: paper for v in names}, accounts={v: PaperAccount(v, store) for v in names},
-                    fees_bps=fees, feeds=feeds)
+    return VenueSet(trading={v: paper for v in names},
+                    accounts={v: PaperAccount(v, store, paper_state) for v in names}, fees_bps=fees, feeds=feeds)

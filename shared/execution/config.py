@@ -61,6 +61,8 @@ class RoutingConfig(_Frozen):
     max_reject_ratio: float = Field(default=0.02, ge=0, le=1)
     window: int = Field(default=200, ge=1)
     min_samples: int = Field(default=20, ge=1)
+    window_s: float = Field(default=600, gt=0)    # answers older than this stop counting
+    cooldown_s: float = Field(default=60, gt=0)   # a shunned venue is probed again after this
 
 
 class PretradeConfig(_Frozen):

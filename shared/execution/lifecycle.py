@@ -3,7 +3,9 @@
     new → open → partially_filled → filled
       ↘──────────↘───────────────→ cancelled / rejected / failed
 
-Illegal transitions raise `IllegalTransition`. The lifecycle lives in the `state` field
+(partially_filled closes only as filled or cancelled: the venue took part of it). `open`
+is also "sent, the venue's answer not known yet", so a late "rejected" closes it as
+rejected. Illegal transitions raise `IllegalTransition`. The lifecycle lives in the `state` field
 (and `state_history`); other steps' fields on the same document (risk's `status`,
 `risk_open`) are kept untouched. Submission is idempotent: `claim` marks the order
 `submitted` before it is sent, so a second copy of the same order is never sent twice.
@@ -24,6 +26,7 @@ from shared.errors import PermanentError
 from shared.execution.routing import outcome_unknown
 
 COLLECTION = "orders"
+NEEDS_RECONCILIATION = "needs reconciliation"  # reconcile.NEEDS_NOTE looks for it
 
 
 class OrderState(StrEnum):
@@ -45,7 +48,7 @@ ACTIVE = (OrderState.NEW, OrderState.OPEN, OrderState.PARTIALLY_FILLED)
 TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.NEW: frozenset(set(OrderState) - {OrderState.NEW}),
     OrderState.OPEN: frozenset({OrderState.PARTIALLY_FILLED, OrderState.FILLED,
-                                OrderState.CANCELLED, OrderState.FAILED}),
+                                OrderState.CANCELLED, OrderState.REJECTED, OrderState.FAILED}),
     OrderState.PARTIALLY_FILLED: frozenset({OrderState.PARTIALLY_FILLED, OrderState.FILLED,
                                             OrderState.CANCELLED}),
     **{s: frozenset() for s in TERMINAL},
@@ -102,11 +105,16 @@ class OrderRecord:
 
     def apply_execution(self, ex: Execution, at: datetime) -> OrderRecord:
         """An IOC/market result: a partial fill is partially_filled then cancelled (the rest).
-        An unknown outcome leaves the order open, for reconciliation."""
+        An unknown outcome leaves the order open, noted "needs reconciliation" (what the
+        periodic reconciliation looks for), also on a record that was open already."""
         if outcome_unknown(ex):
-            if self.state is OrderState.OPEN:
+            note = f"{ex.reason}; {NEEDS_RECONCILIATION}"
+            if self.state is not OrderState.OPEN:
+                return self.to(OrderState.OPEN, at, note=note)
+            if self.history and NEEDS_RECONCILIATION in self.history[-1][2]:
                 return self
-            return self.to(OrderState.OPEN, at, note=f"{ex.reason}; needs reconciliation")
+            return replace(self, history=self.history + ((OrderState.OPEN.value, at.isoformat(), note),),
+                           updated_at=at.isoformat())
         if ex.status is ExecutionStatus.FILLED:
             return self.to(OrderState.FILLED, at, filled=ex.filled_quantity, avg_price=ex.price)
         if ex.status is ExecutionStatus.PARTIALLY_FILLED:

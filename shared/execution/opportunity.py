@@ -17,9 +17,11 @@ class MissReason(StrEnum):
     FEES = "fees"            # a gross edge that the taker fees (or the minimum edge) eat
     DEPTH = "depth"          # the edge exists only for less than the minimum order size
     INVENTORY = "inventory"  # not enough balance on a venue for the minimum order size
-    SLIPPAGE = "slippage"    # the latest book no longer gives the edge / VWAP too far off
+    SLIPPAGE = "slippage"    # the latest book (less what earlier opportunities of the scan
+                             # take) no longer gives the edge / VWAP too far off
     STALE_BOOK = "stale_book"
     RISK = "risk"            # the pre-trade check refused (halt, limits)
+    BREAKER = "breaker"      # a leg's venue has its circuit breaker open or half-open
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ For every order the store holds as new/open/partially_filled, the venue is asked
 (`fetch_order` by venue id, else by client order id, else its open orders) and the record
 is moved along the state machine to what the venue says; an order the venue never saw is
 `failed`. Open orders on the venue that the store does not know are adopted. Balances are
-overwritten with the venue's totals, and a position larger than the venue's base balance
-is clamped to it. Every correction is listed in the report and in `audit/`.
+overwritten with the venue's totals, and a strategy position (`positions/{venue}:{symbol}`)
+larger than the venue's base balance is clamped to it; the arbitrage book
+(`positions/{venue}:{symbol}:arb`, signed relative inventory whose legs net out across venues)
+is never clamped: no balance bounds it, and clamping it would move PnL with no fill. Every correction is listed in the report and in `audit/`.
 
 An order of ours that reconciliation closes (filled, cancelled, failed...) gets its
 Execution (id `derive_id(client_order_id, "fill")`, as the executor would have emitted it:
@@ -17,7 +19,9 @@ transaction as the order's new state, to the executor's pending outbox (`outbox/
 their outcome was unknown (`needs_reconcile`, or the lifecycle's "needs reconciliation"
 note): the executor's supervisor runs it every few tens of seconds while trading, so such
 an order does not wait for the next start-up; what a venue cannot answer yet is left for
-the next round.
+the next round. Orders whose step never committed (a claim in `order_claims/` and no order
+record, or a `new` one) are resolved by `shared.execution.claims.resolve_claims`, which the
+supervisor runs after each of these passes with `settle_order`.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ log = logging.getLogger("tradewinds.executor.reconcile")
 OUTBOX = "outbox"
 TOPICS = {"execution": "executions", "notification": "notifications"}
 NEEDS_NOTE = "needs reconciliation"  # the lifecycle's note on an order left open (unknown outcome)
+ARB_SUFFIX = ":arb"  # positions/{venue}:{symbol}:arb (shared.ledger.book.position_key)
 _STATUS = {"closed": OrderState.FILLED, "canceled": OrderState.CANCELLED, "cancelled": OrderState.CANCELLED,
            "expired": OrderState.CANCELLED, "rejected": OrderState.REJECTED}
 
@@ -148,7 +153,7 @@ def reconcile(store: Store, exchanges: Mapping[str, Exchange], clock: Clock) -> 
     for state in ACTIVE:
         for _, doc in store.query(COLLECTION, [("state", "==", state.value)]):
             try:
-                _settle(store, exchanges, OrderRecord.from_doc(doc), report, now)
+                settle_order(store, exchanges, OrderRecord.from_doc(doc), report, now)
             except TransientError as exc:
                 report.errors.append(f"{doc.get('client_order_id')}: {exc}")
     for venue, ex in exchanges.items():
@@ -181,7 +186,7 @@ def reconcile_unknown(store: Store, exchanges: Mapping[str, Exchange], clock: Cl
             for _, doc in store.query(COLLECTION, [("state", "==", state.value)]) if flagged(doc)]
     for doc in docs[:limit]:
         try:
-            _settle(store, exchanges, OrderRecord.from_doc(doc), report, now)
+            settle_order(store, exchanges, OrderRecord.from_doc(doc), report, now)
         except Exception as exc:  # noqa: BLE001 - the venue cannot say yet: the next round asks again
             report.errors.append(f"{doc.get('client_order_id')}: {type(exc).__name__}: {exc}"[:300])
     if report.corrected:
@@ -192,8 +197,8 @@ def reconcile_unknown(store: Store, exchanges: Mapping[str, Exchange], clock: Cl
     return report
 
 
-def _settle(store: Store, exchanges: Mapping[str, Exchange], rec: OrderRecord, report: ReconcileReport,
-            now) -> None:
+def settle_order(store: Store, exchanges: Mapping[str, Exchange], rec: OrderRecord, report: ReconcileReport,
+                 now) -> None:
     """Move one stored order to what its venue says; a closed order of ours gets its
     Execution in the pending outbox, in the same transaction. Raises what the venue raised."""
     ex = exchanges.get(rec.venue)
@@ -214,7 +219,7 @@ def _settle(store: Store, exchanges: Mapping[str, Exchange], rec: OrderRecord, r
     execution = closing_execution(new, remote, now) if new.state.terminal else None
     with store.transaction() as tx:  # the state and its Execution together
         previous = tx.get(COLLECTION, rec.client_order_id) or {}
-        if previous and OrderRecord.from_doc(previous) != rec:
+        if previous.get("state") and OrderRecord.from_doc(previous) != rec:
             return  # moved on meanwhile (a late answer was recorded): the next pass sees it
         closed = {"needs_reconcile": False} if new.state.terminal and previous.get("needs_reconcile") else {}
         tx.put(COLLECTION, rec.client_order_id, {**previous, **new.to_doc(), **closed})
@@ -252,6 +257,8 @@ def _balances(store: Store, venue: str, ex: Exchange, report: ReconcileReport, n
                                                   "reconciled_at": now.isoformat()})
     report.balances[venue] = seen
     for doc_id, doc in store.query("positions", [("venue", "==", venue)]):
+        if doc_id.endswith(ARB_SUFFIX):
+            continue  # the signed arbitrage book is relative inventory, not a holding: never clamped
         base = doc["symbol"].split("/")[0]
         held = _dec(seen.get(base, "0"))
         if _dec(doc.get("quantity")) > held:

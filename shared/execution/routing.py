@@ -15,17 +15,17 @@
 reduce-only orders go only there; other strategy orders fail over, down a ranking by the
 price the book would give (VWAP for the size, fees included), only when that venue is
 unavailable (breaker open, reject ratio above the limit, venue down), never because
-another venue quotes better. Error text from a venue is sanitised (`sanitise`) before it
-goes into an Execution's reason.
+another venue quotes better. The reject ratio is over a time window, and a venue routed
+away from for it is probed again after a cool-down (`rejects.RejectTracker`, re-exported
+here). Error text from a venue is sanitised (`sanitise`) before it goes into an
+Execution's reason.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Protocol
@@ -34,8 +34,8 @@ from shared.contracts import BookSnapshot, Execution, ExecutionStatus, Order, Si
 from shared.contracts.envelope import derive_id
 from shared.errors import OrderRejected, PermanentError, RateLimited
 from shared.execution.breaker import Breakers
-from shared.execution.config import RoutingConfig
 from shared.execution.paper import walk_book
+from shared.execution.rejects import RejectTracker
 from shared.ports import Clock
 
 log = logging.getLogger("tradewinds.executor.routing")
@@ -82,27 +82,6 @@ def no_fill(order: Order, now, status: ExecutionStatus, reason: str, latency_ms:
         executed_at=now)
 
 
-class RejectTracker:
-    def __init__(self, cfg: RoutingConfig | None = None):
-        self.cfg = cfg or RoutingConfig()
-        self._seen: dict[str, deque[bool]] = {}
-        self._lock = threading.Lock()
-
-    def record(self, venue: str, rejected: bool) -> None:
-        with self._lock:
-            self._seen.setdefault(venue, deque(maxlen=self.cfg.window)).append(rejected)
-
-    def ratio(self, venue: str) -> float:
-        seen = self._seen.get(venue)
-        return (sum(seen) / len(seen)) if seen else 0.0
-
-    def healthy(self, venue: str) -> bool:
-        seen = self._seen.get(venue)
-        if not seen or len(seen) < self.cfg.min_samples:
-            return True
-        return self.ratio(venue) <= self.cfg.max_reject_ratio
-
-
 class GuardedVenues:
     """The venues behind their breakers; measures each order's round trip."""
 
@@ -125,9 +104,9 @@ class GuardedVenues:
         started = self.timer()
         try:
             ex = venue.execute(order)
-        except Exception as exc:  # a venue error must never escape the hot path
+        except Exception as exc:  # noqa: BLE001 - a venue error must never escape the hot path
             measured = (self.timer() - started) * 1000
-            self.rejects.record(order.venue, True)
+            self.rejects.record(order.venue, True, self.clock.now())
             detail = sanitise(f"{type(exc).__name__}: {exc}")
             log.warning("venue call failed", extra={"venue": order.venue, "error": detail})
             if isinstance(exc, OrderRejected):  # the venue answered: it is up, it said no
@@ -141,7 +120,8 @@ class GuardedVenues:
             breaker.record_failure()
         else:
             breaker.record_success()
-        self.rejects.record(order.venue, ex.status in (ExecutionStatus.REJECTED, ExecutionStatus.FAILED))
+        self.rejects.record(order.venue, ex.status in (ExecutionStatus.REJECTED, ExecutionStatus.FAILED),
+                            self.clock.now())
         if not ex.latency_ms:
             ex = ex.model_copy(update={"latency_ms": (self.timer() - started) * 1000})
         return ex
@@ -169,7 +149,7 @@ class Router:
     def effective_price(self, venue: str, symbol: str, side: Side, qty: Decimal) -> Decimal | None:
         try:
             book = self.books(venue, symbol)
-        except Exception:  # a venue whose book cannot be read is not a candidate
+        except Exception:  # noqa: BLE001 - a venue whose book cannot be read is not a candidate
             return None
         if book is None:
             return None
@@ -180,7 +160,7 @@ class Router:
         return fill.avg_price * (1 + fee) if side is Side.BUY else fill.avg_price * (1 - fee)
 
     def usable(self, venue: str) -> bool:
-        return self.guarded.available(venue) and self.guarded.rejects.healthy(venue)
+        return self.guarded.available(venue) and self.guarded.rejects.healthy(venue, self.guarded.clock.now())
 
     def rank(self, order: Order) -> list[str]:
         """Where the order may go, in order. A reduce-only order: its own venue only (the

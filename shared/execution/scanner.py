@@ -1,16 +1,19 @@
 """The arbitrage scanner: cross-exchange and triangular, over in-memory L2 books.
 
 Every edge is net of each venue's taker fee and priced at the VWAP of the size (walking
-the book with `walk_book`), not the touch. The size is capped by inventory on each venue,
-by `max_order_usd` and by the slippage bound; what is found below the bar is returned as a
-`NearMiss` with its reason (fees, depth, inventory, stale_book) for the service to write
-behind. Pure: no store, no bus, no clock read (the caller passes `now`).
+the book with `walk_book`), not the touch. Both kinds are sized level by level: the size
+stops where the marginal unit's edge falls below `min_edge_bps` or a leg would need a
+level beyond its IOC limit (touch -/+ `max_slippage_bps`), and is capped by inventory on
+each venue and by `max_order_usd` (triangle maths: `shared.execution.triangle`). What is
+found below the bar is returned as a `NearMiss` with its reason (fees, depth, inventory,
+stale_book) for the service to write behind. `rescan` searches one opportunity again on
+the books an earlier one of the same scan leaves. Pure: no store, no bus, no clock read
+(the caller passes `now`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
@@ -27,29 +30,11 @@ from shared.execution.opportunity import (
     ScanResult,
 )
 from shared.execution.paper import walk_book
+from shared.execution.triangle import Cycle, Hop, hop_rate, marginal_amount, plan, touch_rate
 
 Books = Mapping[tuple[str, str], BookSnapshot]
 Inventory = Mapping[tuple[str, str], Decimal]  # (venue, asset) -> free balance
 ONE = Decimal(1)
-
-
-@dataclass(frozen=True)
-class Hop:
-    symbol: str
-    side: Side       # BUY: spend the quote, get the base; SELL: the reverse
-    spend: str       # asset given
-    get: str         # asset received
-
-
-@dataclass(frozen=True)
-class Cycle:
-    venue: str
-    assets: tuple[str, str, str]
-    hops: tuple[Hop, Hop, Hop]
-
-    @property
-    def key(self) -> str:
-        return f"triangle:{self.venue}:{'>'.join(self.assets)}"
 
 
 class Scanner:
@@ -61,6 +46,7 @@ class Scanner:
         self.fee = {v: Decimal(f) / BPS for v, f in fees_bps.items()}
         self.venues_of = {s: list(v) for s, v in venues_of.items()}
         self.cycles = list(cycles)
+        self._cycle_of = {c.key: c for c in self.cycles}
         self.lots = dict(lot_sizes or {})
         self._max_age = timedelta(milliseconds=cfg.max_book_age_ms)
         self._slip = cfg.max_slippage_bps / BPS
@@ -111,6 +97,18 @@ class Scanner:
             if cycle.venue == venue and any(h.symbol == symbol for h in cycle.hops):
                 self._add(out, self.triangle(cycle, books, inventory, now, marks))
         return out
+
+    def rescan(self, opp: Opportunity, books: Books, inventory: Inventory, marks_from: Books | None = None):
+        """`opp`'s venues and symbols searched again (re-sized, re-checked) on other books or
+        inventory: what an earlier opportunity of the same scan leaves. Returns an
+        Opportunity, a NearMiss or None, as `cross`/`triangle` do; marks come from
+        `marks_from` (the scan's books) so depth taken does not move them."""
+        marks = _Marks(marks_from or books, self.quote, self.venues_of)
+        if opp.kind == "cross":
+            buy, sell = opp.legs
+            return self.cross(buy.symbol, buy.venue, sell.venue, books, inventory, opp.detected_at, marks)
+        cycle = self._cycle_of.get(opp.key)
+        return None if cycle is None else self.triangle(cycle, books, inventory, opp.detected_at, marks)
 
     @staticmethod
     def _add(out: ScanResult, found) -> None:
@@ -185,26 +183,15 @@ class Scanner:
         return Opportunity("cross", key, quote, legs, gross, net, got - paid, qty * usd, now)
 
     # -- triangular -----------------------------------------------------------------------
-    def _rate(self, cycle: Cycle, books: Books, fees: bool) -> Decimal | None:
-        rate, f = ONE, self.fee[cycle.venue] if fees else ZERO
-        for hop in cycle.hops:
-            book = books.get((cycle.venue, hop.symbol))
-            levels = None if book is None else (book.asks if hop.side is Side.BUY else book.bids)
-            if not levels:
-                return None
-            p = levels[0].price
-            rate *= (ONE / (p * (ONE + f))) if hop.side is Side.BUY else p * (ONE - f)
-        return rate
-
     def triangle(self, cycle: Cycle, books: Books, inv: Inventory, now, marks=None):
-        gross_rate = self._rate(cycle, books, fees=False)
+        fee = self.fee[cycle.venue]
+        gross_rate = touch_rate(cycle, books, ZERO)
         if gross_rate is None:
             return None
         gross = (gross_rate - ONE) * BPS
         if gross <= self.cfg.near_miss_floor_bps:
             return None
-        net_rate = self._rate(cycle, books, fees=True)
-        net_touch = (net_rate - ONE) * BPS
+        net_touch = (touch_rate(cycle, books, fee) - ONE) * BPS
         miss = lambda reason, net, detail="": NearMiss("triangle", cycle.key, reason, gross, net, now, detail)
         if any(self._stale(books[(cycle.venue, h.symbol)], now) for h in cycle.hops):
             return miss(MissReason.STALE_BOOK, net_touch, "book older than max_book_age_ms")
@@ -219,62 +206,17 @@ class Scanner:
         cap, through = self.cfg.max_order_usd / usd, ONE
         for hop in cycle.hops:  # each leg spends inventory already held (legs run concurrently)
             cap = min(cap, inv.get((cycle.venue, hop.spend), ZERO) / through / (ONE + self._slip))
-            through *= self._hop_rate(cycle, hop, books)
+            through *= hop_rate(cycle, hop, books, fee)
         if cap < min_amount:
             return miss(MissReason.INVENTORY, net_touch, f"cap {cap:.8f} {home} below minimum")
-        best = self._simulate(cycle, books, cap)
+        amount = marginal_amount(cycle, books, fee, self._slip, self._need, cap)
+        if amount < min_amount:
+            return miss(MissReason.DEPTH, net_touch, f"edge holds inside the IOC limits for {amount:.8f} {home} only")
+        best = plan(cycle, books, amount, fee, self._slip, self._lot)
         if best is None or best[1] < self.cfg.min_edge_bps:
-            lo, hi, best = min_amount, cap, None
-            for _ in range(10):  # largest amount whose VWAP net edge still clears the bar
-                mid = (lo + hi) / 2
-                trial = self._simulate(cycle, books, mid)
-                if trial is not None and trial[1] >= self.cfg.min_edge_bps:
-                    best, lo = trial, mid
-                else:
-                    hi = mid
-            if best is None:
-                trial = self._simulate(cycle, books, min_amount)
-                if trial is None or trial[1] < self.cfg.min_edge_bps:
-                    return miss(MissReason.DEPTH, net_touch, "edge does not hold for the minimum size")
-                best = trial
+            return miss(MissReason.DEPTH, net_touch, "edge does not hold after lot rounding")
         legs, net, spent, out = best
         return Opportunity("triangle", cycle.key, home, legs, gross, net, out - spent, spent * usd, now)
-
-    def _hop_rate(self, cycle: Cycle, hop: Hop, books: Books) -> Decimal:
-        book = books[(cycle.venue, hop.symbol)]
-        f = self.fee[cycle.venue]
-        return ONE / (book.asks[0].price * (ONE + f)) if hop.side is Side.BUY else book.bids[0].price * (ONE - f)
-
-    def _simulate(self, cycle: Cycle, books: Books, amount: Decimal):
-        """Push `amount` of the home asset round the cycle at VWAP; None if depth or the
-        slippage bound is exceeded. Returns (legs, net_bps, spent, received)."""
-        f, legs, have = self.fee[cycle.venue], [], amount
-        for hop in cycle.hops:
-            book = books[(cycle.venue, hop.symbol)]
-            if hop.side is Side.BUY:
-                touch = book.asks[0].price
-                qty = self._lot(hop.symbol, have / (touch * (ONE + f)))
-                fill = walk_book(book, Side.BUY, qty)
-                if fill.quantity < qty or qty <= 0:
-                    return None
-                if qty * fill.avg_price * (ONE + f) > have:
-                    qty = self._lot(hop.symbol, qty * have / (qty * fill.avg_price * (ONE + f)))
-                    fill = walk_book(book, Side.BUY, qty)
-                limit, worse = touch * (ONE + self._slip), fill.avg_price > touch * (ONE + self._slip)
-                got = qty
-            else:
-                touch = book.bids[0].price
-                qty = self._lot(hop.symbol, have)
-                fill = walk_book(book, Side.SELL, qty)
-                if fill.quantity < qty or qty <= 0:
-                    return None
-                limit, worse = touch * (ONE - self._slip), fill.avg_price < touch * (ONE - self._slip)
-                got = qty * fill.avg_price * (ONE - f)
-            if worse:
-                return None
-            legs.append(Leg(cycle.venue, hop.symbol, hop.side, qty, fill.avg_price, touch, limit))
-            have = got
-        return tuple(legs), (have - amount) / amount * BPS, amount, have
 
 
 class _Marks:

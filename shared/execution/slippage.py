@@ -1,9 +1,11 @@
 """Pre-send slippage validation and realised-vs-expected recording.
 
 Before the legs go out, each leg's expected fill is recomputed on the LATEST book for the
-final size (`walk_book`): a leg whose VWAP moved against us by more than
-`max_slippage_bps` from the planned VWAP, or that the book can no longer fill inside its
-IOC limit, fails the check; so does a cross-exchange edge that fell below the minimum.
+final size (`walk_book`; the engine passes each venue's latest book, not the scan's
+snapshot, less the depth that opportunities approved earlier in the same scan will take):
+a leg whose VWAP moved against us by more than `max_slippage_bps` from the planned VWAP,
+or that the book can no longer fill inside its IOC limit, fails the check; so does a
+cross-exchange edge that fell below the minimum.
 """
 
 from __future__ import annotations

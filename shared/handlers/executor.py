@@ -2,13 +2,18 @@
 
 Idempotent submission: the order's lifecycle record in `orders/{client_order_id}` is
 claimed (`submitted`) in the same transaction as its result, so the same order message
-twice never makes two exchange orders; with `claims` set (a Store), a `order_claims/` doc
-is also committed BEFORE the venue call, so a crash between the call and the commit is
-not resent on redelivery (reconciliation on start settles it from the venue's truth).
-`claims` must not be the store whose transaction is open around the step (in the cloud:
-Firestore outside the transaction; locally: a separate SQLite file). When the claim exists
-already, the venue is asked for the order by its client order id (venues that can: the
-live ccxt venue) and its Execution is emitted; otherwise reconciliation settles it.
+twice never makes two exchange orders. A crash between the venue call and that commit is
+covered by a durable claim written BEFORE the venue call, outside the step's transaction:
+in the composed service the venues are wrapped by `shared.execution.claims.ClaimedVenues`
+(every send, algo children and arbitrage legs included; `parent_scope` names this order in
+its children's claims); a wiring without that wrapper may set `claims` (a Store that is not
+the one whose transaction is open around the step) to claim `order_claims/{id}` here. Either
+way a claimed order is never sent again: the venue is asked for it by client order id and its
+answer booked; what it cannot say is settled by reconciliation.
+
+An order must name a configured venue and a symbol that venue lists (`listed`, else the
+router's listing): anything else is a permanent rejection (an Execution REJECTED with the
+reason), never sent, never failed over to another venue and never counted against a breaker.
 
 The pre-trade check uses the cached risk state (halt flag) and the order's size in USD
 (the notional in the symbol's quote, converted with the latest book or `marks/` price);
@@ -22,7 +27,7 @@ answer needs), a Notification reports it instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
@@ -41,6 +46,7 @@ from shared.contracts import (
     Severity,
 )
 from shared.execution import algos, lifecycle
+from shared.execution.claims import parent_scope
 from shared.execution.config import ExecutorConfig, load_executor_config
 from shared.execution.pretrade import PreTradeGate, usd_per_unit
 from shared.execution.routing import Router, no_fill, outcome_unknown
@@ -65,6 +71,7 @@ class ExecutorDeps:
     wait: Callable[[float], None] = lambda seconds: None
     claims: Store | None = None
     usd: str = "USDT"  # the currency of the USD limits (the market's quote)
+    listed: Mapping[str, Collection[str]] | None = None  # venue -> its symbols (None: the router's)
 
     def __post_init__(self) -> None:
         if self.gate is None:
@@ -100,6 +107,11 @@ def on_order(order: Order, tx: Transaction, deps: ExecutorDeps) -> list[Message]
     record = lifecycle.claim(tx, order, now)
     if record is None:
         return []  # already sent to the venue: never a second exchange order
+    unlisted = _unlisted(order, deps)
+    if unlisted:
+        log.warning("order refused: not a venue/symbol we trade", extra={
+            "client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol})
+        return _settle(order, record, no_fill(order, now, ExecutionStatus.REJECTED, unlisted), tx, now)
     if deps.claims is not None and not deps.claims.create_if_absent(
             "order_claims", order.client_order_id, {"at": now.isoformat(), "venue": order.venue}):
         return _sent_before(order, record, tx, deps, now)
@@ -114,14 +126,33 @@ def on_order(order: Order, tx: Transaction, deps: ExecutorDeps) -> list[Message]
     if reasons:
         ex = no_fill(order, now, ExecutionStatus.REJECTED, "; ".join(reasons))
     elif deps.router is not None:
-        ex = algos.run(order, deps.router.route, deps.config.algos, wait=deps.wait, usd_per_quote=rate,
-                       pin=deps.router.pin, on_unknown=partial(_child_unknown, tx, now))
+        with parent_scope(order.client_order_id):
+            ex = algos.run(order, deps.router.route, deps.config.algos, wait=deps.wait, usd_per_quote=rate,
+                           pin=deps.router.pin, on_unknown=partial(_child_unknown, tx, now))
     else:
-        ex = algos.run(order, deps.venue.execute, deps.config.algos, wait=deps.wait, usd_per_quote=rate,
-                       on_unknown=partial(_child_unknown, tx, now))
+        with parent_scope(order.client_order_id):
+            ex = algos.run(order, deps.venue.execute, deps.config.algos, wait=deps.wait, usd_per_quote=rate,
+                           on_unknown=partial(_child_unknown, tx, now))
     deps.latencies_ms.append(ex.latency_ms)
     deps.gate.record_latency(ex.latency_ms)
     return _settle(order, record, ex, tx, now)
+
+
+def _unlisted(order: Order, deps: ExecutorDeps) -> str:
+    """Why the order names no venue/symbol we trade ("" when it does)."""
+    listed = deps.listed
+    if listed is None and deps.router is not None:
+        listed = {}
+        for symbol, venues in deps.router.venues_of.items():
+            for venue in venues:
+                listed.setdefault(venue, set()).add(symbol)
+    if listed is None:
+        return ""
+    if order.venue not in listed:
+        return f"unknown venue {order.venue!r}: configured venues are {', '.join(sorted(listed))}"
+    if order.symbol not in listed[order.venue]:
+        return f"{order.venue} does not list {order.symbol} (it lists {', '.join(sorted(listed[order.venue]))})"
+    return ""
 
 
 def _settle(order: Order, record: lifecycle.OrderRecord, ex: Execution, tx: Transaction, now) -> list[Message]:

@@ -2,7 +2,8 @@
 
 Bodies:
 - Notification → delivered as is, except `hourly_summary` and `daily_report`, whose
-  figures are always computed from the ledger in the Store (the sender's text is kept);
+  figures are always computed from the ledger in the Store (the sender's text is kept); every
+  PnL figure is the one computation (`shared.notify.pnl_view` over `shared.ledger.nav`);
 - Execution → trade alert (PnL from the ledger's `executions/{execution_id}` when the
   risk step booked it already, else shown as "open");
 - OptimizerResult → recommendation with Approve/Reject buttons (`approve:<job_id>`);
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from shared.contracts import (
     OptimizerResult,
 )
 from shared.notify import format as fmt
-from shared.notify import summary
+from shared.notify import pnl_view, summary
 from shared.notify.config import CONFIG_PATH, NotifyConfig
 from shared.notify.config import load as load_config
 from shared.notify.dispatcher import Dispatcher
@@ -62,38 +63,42 @@ def handle(body: Message, envelope: Envelope, tx: Transaction,
 
 def to_notification(body: Message, tx: Transaction, deps: NotificationDeps) -> Notification | None:
     if isinstance(body, Notification):
-        return with_ledger_figures(body, deps) if body.kind in SUMMARY_KINDS else body
+        return with_ledger_figures(body, deps, tx) if body.kind in SUMMARY_KINDS else body
     if isinstance(body, Execution):
         return fmt.trade_alert(body, _booked_pnl(tx, body))
     if isinstance(body, OptimizerResult):
         return fmt.optimizer_recommendation(body)
     if isinstance(body, Control):
-        return _scheduled(body, deps)
+        return _scheduled(body, deps, tx)
     log.warning("notification step ignores message type", extra={"type": body.TYPE})
     return None
 
 
-def with_ledger_figures(n: Notification, deps: NotificationDeps) -> Notification:
+def with_ledger_figures(n: Notification, deps: NotificationDeps, tx: Transaction | None = None) -> Notification:
     """Replace a summary's figures by the ledger's for its window; keep the sender's text."""
-    window = summary.hour_window if n.kind == "hourly_summary" else summary.day_window
-    start, end = window(n.created_at)
-    s = summary.summarise(deps.store, start, end, deps.config.quote_currency)
-    built = fmt.hourly_summary(s) if n.kind == "hourly_summary" else fmt.daily_report(s)
+    built = _report(n.kind == "hourly_summary", n.created_at, deps, tx)
     text = " ".join(t for t in (n.text, built.text) if t)
     return built.model_copy(update={"text": text, "dedupe_key": n.dedupe_key,
                                     "severity": n.severity, "created_at": n.created_at})
 
 
-def _scheduled(ctl: Control, deps: NotificationDeps) -> Notification | None:
+def _report(hourly: bool, now, deps: NotificationDeps, tx: Transaction | None) -> Notification:
+    """Activity from the executions of the window; every PnL figure from the one computation."""
+    q = deps.config.quote_currency
+    start, end = (summary.hour_window if hourly else summary.day_window)(now)
+    view = (pnl_view.hourly(deps.store, tx, now, q) if hourly
+            else pnl_view.daily(deps.store, start.date().isoformat(), now, q))
+    s = summary.summarise(deps.store, start, end, q)
+    s = replace(s, pnl={q: view.period}, commentary=summary.commentary(replace(s, pnl={q: view.period})))
+    return fmt.hourly_summary(s, view) if hourly else fmt.daily_report(s, view)
+
+
+def _scheduled(ctl: Control, deps: NotificationDeps, tx: Transaction | None = None) -> Notification | None:
     now = ctl.issued_at or deps.clock.now()
     if ctl.command is Command.HOURLY_SUMMARY:
-        start, end = summary.hour_window(now)
-        return fmt.hourly_summary(summary.summarise(deps.store, start, end,
-                                                    deps.config.quote_currency))
+        return _report(True, now, deps, tx)
     if ctl.command is Command.DAILY_RESET:
-        start, end = summary.day_window(now)
-        return fmt.daily_report(summary.summarise(deps.store, start, end,
-                                                  deps.config.quote_currency))
+        return _report(False, now, deps, tx)
     return None
 
 

@@ -30,11 +30,12 @@ from shared.contracts import (
     Signal,
     client_order_id,
 )
-from shared.ledger import book
+from shared.ledger import book, days, nav
 from shared.ledger.money import split_symbol
 from shared.notify.format import risk_halt, risk_resume
-from shared.ports import Clock, Transaction
+from shared.ports import Clock, Store, Transaction
 from shared.rebalance import transfers
+from shared.rebalance.evidence import gather as gather_evidence
 from shared.risk import daily, exposure, panic, rules, triggers
 from shared.risk import state as risk_state
 from shared.risk.config import RiskConfig, load_risk_config
@@ -54,6 +55,7 @@ class RiskDeps:
     venues: tuple[str, ...]
     symbols: tuple[str, ...]
     withdrawers: Mapping[str, Withdrawer] = field(default_factory=dict)  # live sweeps only
+    store: Store | None = None  # read outside the transaction: the rebalancer's capture evidence
 
     @property
     def assets(self) -> tuple[str, ...]:
@@ -69,7 +71,7 @@ def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config", wit
     market = load_market_config(Path(config_dir) / "venues.yaml")
     return RiskDeps(load_risk_config(Path(config_dir) / "risk.yaml"), clock,
                     tuple(v.name for v in market.enabled_venues), tuple(market.symbols),
-                    dict(withdrawers or {}))
+                    dict(withdrawers or {}), store=store)
 
 
 def handle(body: Message, envelope: Envelope, tx: Transaction, deps: RiskDeps) -> list[Message]:
@@ -83,8 +85,9 @@ def handle(body: Message, envelope: Envelope, tx: Transaction, deps: RiskDeps) -
 
 
 # -- state helpers -------------------------------------------------------------------------
-def _equity(tx, deps: RiskDeps, marks) -> Decimal:
-    return book.equity_usd(tx, deps.venues, deps.assets, marks, deps.config.portfolio.quote)
+def _figures(tx, deps: RiskDeps, marks) -> nav.Figures:
+    """The one PnL computation (`shared.ledger.nav`) at the marks now."""
+    return book.figures(tx, marks, deps.config.portfolio.quote)
 
 
 def _ensure_day(tx: Transaction, deps: RiskDeps, marks: dict) -> risk_state.RiskState:
@@ -94,11 +97,12 @@ def _ensure_day(tx: Transaction, deps: RiskDeps, marks: dict) -> risk_state.Risk
     now = deps.clock.now()
     if not st.trading_day:
         book.seed_balances(tx, deps.venues, deps.config.portfolio.start_balances)
-        return daily.open_day(st, _equity(tx, deps, marks), now)
+        book.ensure_started(tx, deps.venues, deps.assets)
+        return daily.open_day(tx, st, _figures(tx, deps, marks), now)
     if daily.needs_roll(st, now):
-        st = daily.roll(tx, st, _equity(tx, deps, marks), now)
+        st = daily.roll(tx, st, _figures(tx, deps, marks), now)
     if st.rebase_pending:
-        st = replace(st, brake_equity=str(_equity(tx, deps, marks)), rebase_pending=False)
+        st = replace(st, brake_pnl=str(_figures(tx, deps, marks).total), rebase_pending=False)
     return st
 
 
@@ -111,7 +115,8 @@ def on_signal(sig: Signal, env: Envelope, tx: Transaction, deps: RiskDeps) -> li
     pos = book.Position.from_doc(tx.get("positions", f"{sig.venue}:{sig.symbol}"), sig.venue, sig.symbol)
     _, quote = split_symbol(sig.symbol)
     price_usd = book.to_quote(sig.price, quote, marks, deps.config.portfolio.quote)
-    equity = _equity(tx, deps, marks)
+    fig = _figures(tx, deps, marks)
+    equity = fig.nav
     peak = max(Decimal(st.peak_equity or "0"), equity)
     drawdown = float((peak - equity) / peak * 100) if peak > 0 else 0.0
     reasons: list[str] = []
@@ -129,7 +134,7 @@ def on_signal(sig: Signal, env: Envelope, tx: Transaction, deps: RiskDeps) -> li
         if qty <= 0:
             reasons.append(f"sizing: {why}")
     held = exposure.measure(tx, deps.venues, deps.symbols, marks, deps.config.portfolio.quote,
-                            sig.venue, sig.symbol, st, now)
+                            sig.venue, sig.symbol, st, now, daily_pnl=st.daily_pnl(fig.total))
     reasons += rules.check(rules.Proposal(sig.side, notional, sig.confidence, reduces, now), held,
                            deps.config.limits, st.halted)
     risk_state.save(tx, replace(st, peak_equity=str(peak)))
@@ -193,10 +198,12 @@ def on_execution(ex: Execution, tx: Transaction, deps: RiskDeps) -> list[Message
 
 
 def _brake(tx, deps: RiskDeps, st, marks) -> list[Message]:
-    """Evaluate the panic brake; on a trip halt in this transaction, broadcast and alert."""
-    equity = _equity(tx, deps, marks)
-    st = replace(st, peak_equity=str(max(Decimal(st.peak_equity or "0"), equity)))
-    trip = None if st.halted else panic.evaluate(st, equity, deps.config.panic)
+    """Bring today's PnL record up to now, then evaluate the panic brake on that same figure;
+    on a trip halt in this transaction, broadcast and alert."""
+    fig = _figures(tx, deps, marks)
+    days.refresh(tx, st.trading_day, fig)
+    st = replace(st, peak_equity=str(max(Decimal(st.peak_equity or "0"), fig.nav)))
+    trip = None if st.halted else panic.evaluate(st, fig.total, deps.config.panic)
     if trip is None:
         risk_state.save(tx, st)
         return []
@@ -241,7 +248,9 @@ def on_control(ctl: Control, env: Envelope, tx: Transaction, deps: RiskDeps) -> 
 def daily_reset(tx: Transaction, deps: RiskDeps, marks) -> list[Message]:
     """00:00 UTC: roll the day (idempotent: a second run the same day changes nothing).
     The daily report itself is sent by the notification step on the same Control."""
-    risk_state.save(tx, _ensure_day(tx, deps, marks))
+    st = _ensure_day(tx, deps, marks)
+    days.refresh(tx, st.trading_day, _figures(tx, deps, marks))
+    risk_state.save(tx, st)
     return []
 
 
@@ -249,14 +258,15 @@ def rebalance_and_sweep(tx: Transaction, deps: RiskDeps, marks) -> list[Message]
     now, quote = deps.clock.now(), deps.config.portfolio.quote
     st = _ensure_day(tx, deps, marks)
     out = transfers.complete_due(tx, now, marks, quote)
-    out += transfers.check(tx, venues=deps.venues, cfg=deps.config.rebalance, marks=marks, quote=quote,
-                           mode=st.mode, now=now)
-    swept = sweeper.check(tx, venues=deps.venues, marks=marks, quote=quote, nav=_equity(tx, deps, marks),
-                          mode=st.mode, cfg=deps.config.sweep, now=now, withdrawers=deps.withdrawers)
-    if swept.swept_usd > 0:  # capital left the books on purpose: not a loss for the brake
-        def less(v: str) -> str:
-            return str(Decimal(v) - swept.swept_usd) if v else v
-        st = replace(st, start_equity=less(st.start_equity), peak_equity=less(st.peak_equity),
-                     brake_equity=less(st.brake_equity))
+    rcfg = deps.config.rebalance
+    evidence = (gather_evidence(deps.store, now=now, horizon_hours=rcfg.horizon_hours, marks=marks, quote=quote)
+                if deps.store is not None else None)  # no evidence of capture: nothing moves
+    out += transfers.check(tx, venues=deps.venues, cfg=rcfg, marks=marks, quote=quote,
+                           mode=st.mode, now=now, evidence=evidence)
+    swept = sweeper.check(tx, venues=deps.venues, marks=marks, quote=quote,
+                          nav=_figures(tx, deps, marks).nav, mode=st.mode, cfg=deps.config.sweep,
+                          now=now, withdrawers=deps.withdrawers)
+    # a sweep pays into the cold wallet, which is part of NAV: capital moved, not a loss
+    days.refresh(tx, st.trading_day, _figures(tx, deps, marks))
     risk_state.save(tx, st)
     return out + swept.messages

@@ -38,7 +38,10 @@ class FillTerms:
         return flow - other
 
 
-def terms(ex: Execution, marks: Mapping[str, Decimal]) -> FillTerms:
+def terms(ex: Execution, marks: Mapping[str, Decimal],
+          prices: Mapping[str, Decimal] | None = None) -> FillTerms:
+    """`prices` (USD per asset, `shared.ledger.nav.asset_prices`) value a third-currency fee
+    through any route (BNB/USDT, or BNB/BTC × BTC/USDT); else the marks' direct pair."""
     base, quote = split_symbol(ex.symbol)
     qty, price, fee = ex.filled_quantity, ex.price, ex.fee
     notional = qty * price
@@ -51,7 +54,10 @@ def terms(ex: Execution, marks: Mapping[str, Decimal]) -> FillTerms:
         return FillTerms(base, moved, notional / moved, ZERO, fee * price,
                          {base: sign * moved, quote: -sign * notional})
     try:
-        value = to_quote(fee, ex.fee_currency, marks, quote)
+        if prices and ex.fee_currency in prices and prices.get(quote):
+            value = fee * prices[ex.fee_currency] / prices[quote]
+        else:
+            value = to_quote(fee, ex.fee_currency, marks, quote)
     except KeyError:
         log.warning("fee currency has no mark: its value is left out of the PnL",
                     extra={"execution_id": ex.execution_id, "fee_currency": ex.fee_currency})

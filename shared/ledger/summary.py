@@ -6,13 +6,35 @@ from collections import defaultdict
 from dataclasses import replace
 from decimal import Decimal
 
-from shared.ledger.money import split_symbol, to_quote
+from shared.ledger import nav
 from shared.ledger.position import Position
 from shared.ports import Store
 
 
 def _marks(store: Store) -> dict[str, Decimal]:
     return {doc_id.replace("-", "/"): Decimal(d["price"]) for doc_id, d in store.query("marks")}
+
+
+def figures(store: Store, quote: str = "USDT") -> nav.Figures:
+    """The one PnL computation, read from the store (outside a transaction)."""
+    ledger = nav.LedgerPnl.from_doc(store.get(*nav.DOC))
+    prices = nav.asset_prices(_marks(store), quote)
+    return nav.compute(ledger.with_prices_seen(prices), prices)
+
+
+def reconcile(store: Store) -> dict[str, dict[str, str]]:
+    """Per asset: Σ balances over every venue, transit and cold, against start + flows.
+    A difference means a balance moved without going through the ledger."""
+    ledger = nav.LedgerPnl.from_doc(store.get(*nav.DOC))
+    held: dict[str, Decimal] = defaultdict(Decimal)
+    for _, doc in store.query("balances"):
+        held[doc["asset"]] += Decimal(doc["total"])
+    books = ledger.holdings()
+    out = {}
+    for asset in sorted(set(held) | set(books)):
+        out[asset] = {"balances": str(held[asset]), "ledger": str(books.get(asset, Decimal(0))),
+                      "difference": str(held[asset] - books.get(asset, Decimal(0)))}
+    return out
 
 
 def positions(store: Store) -> list[Position]:
@@ -28,12 +50,8 @@ def positions(store: Store) -> list[Position]:
 
 
 def trading_pnl(store: Store, quote: str = "USDT") -> Decimal:
-    marks = _marks(store)
-    total = Decimal(0)
-    for p in positions(store):
-        _, q = split_symbol(p.symbol)
-        total += to_quote(p.realised_pnl + p.unrealised_pnl, q, marks, quote)
-    return total
+    """Total PnL under the one definition (change of NAV net of every cost)."""
+    return figures(store, quote).total
 
 
 def ledger_check(store: Store) -> dict[str, dict[str, str]]:

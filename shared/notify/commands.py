@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from shared.contracts import Command, Control, derive_id, wrap
 from shared.notify import markdown as md
-from shared.notify import summary
+from shared.notify import pnl_view, summary
 from shared.notify.format import money, number, pct, quote_of, utc
 from shared.notify.updates import Update, parse_command
 from shared.ports import Bus, Clock, Store, Transaction
@@ -34,7 +34,7 @@ JOBS, AUDIT, PROCESSED = "optimizer_jobs", "audit", "processed"
 DECIDED = {"approve": "approved", "reject": "rejected"}
 HELP = (
     ("/status", "halt flag, mode, today's figures"),
-    ("/pnl", "PnL today and in the last hour, from the ledger"),
+    ("/pnl", "PnL today and since start (change of NAV net of every cost)"),
     ("/positions", "open positions with marks"),
     ("/halt <reason>", "stop new trading now"),
     ("/resume [reason]", "resume trading after a halt"),
@@ -231,14 +231,14 @@ def _status(tx: Transaction, deps: CommandDeps) -> str:
 
 
 def _pnl(tx: Transaction, deps: CommandDeps) -> str:
+    """The one PnL (shared.ledger.nav), the same figure as /v1/pnl and the reports."""
     now, q = deps.clock.now(), deps.quote_currency
+    view = pnl_view.current(deps.store, now, q)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     today = summary.summarise(deps.store, day_start, now, q)
-    hour = summary.summarise(deps.store, now - timedelta(hours=1), now, q)
     lines = [
-        (f"PnL today: {money(today.total_pnl(), q)} over {today.trades} fills, "
-         f"win rate {pct(today.win_rate)}"),
-        f"Last hour: {money(hour.total_pnl(), q)} over {hour.trades} fills",
+        f"PnL today: {money(view.today, q)} over {today.trades} fills, win rate {pct(today.win_rate)}",
+        f"PnL since start: {money(view.total, q)}, NAV {money(view.nav, q, signed=False)}",
         f"Volume today: {money(today.volume.get(q, Decimal(0)), q, signed=False)}",
     ]
     return f"📊 {md.bold('PnL')}\n" + "\n".join(md.escape(line) for line in lines)

@@ -134,12 +134,13 @@ def risk_resume(who: str, at: datetime, reason: str = "") -> Notification:
 
 
 def _summary_fields(s: PeriodSummary) -> list[tuple[str, str]]:
-    fields: list[tuple[str, str]] = []
-    for ccy in s.currencies or (s.quote_currency,):
-        suffix = f" ({ccy})" if len(s.currencies) > 1 else ""
-        fields += [(f"PnL{suffix}", money(s.pnl.get(ccy, 0), ccy)),
-                   (f"Volume{suffix}", money(s.volume.get(ccy, 0), ccy, signed=False)),
-                   (f"Fees{suffix}", money(-s.fees.get(ccy, Decimal(0)), ccy))]
+    q = s.quote_currency
+    fields: list[tuple[str, str]] = [("PnL", money(s.pnl.get(q, 0), q))]
+    volume = s.volume or {q: Decimal(0)}
+    for ccy in sorted(volume):
+        suffix = f" ({ccy})" if len(volume) > 1 else ""
+        fields.append((f"Volume{suffix}", money(volume[ccy], ccy, signed=False)))
+    fields.append(("Fees", money(-s.fees.get(q, Decimal(0)), q)))
     fields += [("Trades", f"{s.trades} ({s.closed} closed)"),
                ("Win rate", f"{pct(s.win_rate)} ({s.wins}W/{s.losses}L)")]
     if s.best is not None:
@@ -153,21 +154,31 @@ def _summary_fields(s: PeriodSummary) -> list[tuple[str, str]]:
     return fields
 
 
-def hourly_summary(s: PeriodSummary) -> Notification:
+def _pnl_fields(view, q: str) -> list[tuple[str, str]]:
+    """The one PnL (shared.ledger.nav): today, since start and the NAV behind them."""
+    if view is None:
+        return []
+    return [("PnL today", money(view.today, q)), ("PnL since start", money(view.total, q)),
+            ("NAV", money(view.nav, q, signed=False))]
+
+
+def hourly_summary(s: PeriodSummary, view=None) -> Notification:
     return Notification(
         kind="hourly_summary", severity=Severity.INFO,
         title=f"Hourly summary {s.start:%H:%M}–{s.end:%H:%M} UTC",
-        text=" ".join(s.commentary), fields=tuple(_summary_fields(s)),
+        text=" ".join(s.commentary), fields=tuple(_summary_fields(s) + _pnl_fields(view, s.quote_currency)),
         dedupe_key=f"hourly_summary:{s.end:%Y%m%dT%H%M}", created_at=s.end,
     )
 
 
-def daily_report(s: PeriodSummary) -> Notification:
-    fields = _summary_fields(s)
-    for name, pnl in sorted(s.by_strategy.items()):
-        fields.append((f"Strategy {name}", money(pnl, s.quote_currency)))
-    for name, pnl in sorted(s.by_venue.items()):
-        fields.append((f"Venue {name}", money(pnl, s.quote_currency)))
+def daily_report(s: PeriodSummary, view=None) -> Notification:
+    fields = _summary_fields(s) + _pnl_fields(view, s.quote_currency)
+    if view is not None:  # attribution since start: sums to "PnL since start"
+        for name, pnl in view.attribution.items():
+            fields.append((f"From {name}", money(pnl, s.quote_currency)))
+    else:
+        for name, pnl in sorted(s.by_strategy.items()):
+            fields.append((f"Strategy {name}", money(pnl, s.quote_currency)))
     return Notification(
         kind="daily_report", severity=Severity.INFO, title=f"Daily report {s.start:%Y-%m-%d}",
         text=" ".join(s.commentary), fields=tuple(fields),

@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shared.ledger.statement import arbitrage_results
 from shared.ports import Store
 
 log = logging.getLogger("tradewinds.notify.summary")
@@ -101,6 +102,8 @@ def summarise(store: Store, start: datetime, end: datetime, quote_currency: str 
     acc = _Accumulator(quote_currency)
     for doc in _executions(store, start, end):
         acc.add(doc)
+    for pnl in arbitrage_results(store, start.isoformat(), end.isoformat()):
+        acc.close(TradeRef("arbitrage", "", "arbitrage", pnl, quote_currency, ""))
     exposure, unrealised = open_exposure(store)
     partial = PeriodSummary(
         start=start, end=end, quote_currency=quote_currency, trades=acc.trades,
@@ -193,21 +196,28 @@ class _Accumulator:
         pnl = _dec(doc.get("realised_pnl"))
         self.trades += 1
         self.volume[quote] += qty * _dec(doc.get("price"))
-        fee_ccy = doc.get("fee_currency") or quote
-        self.fees[quote] += _dec(doc.get("fee") if fee_ccy == quote else doc.get("fee_usd"))
+        if doc.get("fee_usd") not in (None, ""):  # every fee valued in USD when booked
+            self.fees[self.quote_currency] += _dec(doc.get("fee_usd"))
+        else:
+            fee_ccy = doc.get("fee_currency") or quote
+            self.fees[quote] += _dec(doc.get("fee") if fee_ccy == quote else doc.get("fee_usd"))
         self.pnl[quote] += pnl
         tag = "" if quote == self.quote_currency else f" ({quote})"
         self.by_strategy[f"{doc.get('strategy', '?')}{tag}"] += pnl
         self.by_venue[f"{doc.get('venue', '?')}{tag}"] += pnl
-        if pnl == 0:
-            return
+        if pnl == 0 or doc.get("source") in ("arbitrage", "hedge"):
+            return  # an arbitrage is one trade (its legs together): counted by `close`
+        self.close(TradeRef(symbol, str(doc.get("venue", "?")), str(doc.get("strategy", "?")), pnl,
+                            quote, str(doc.get("client_order_id", ""))))
+
+    def close(self, ref: TradeRef) -> None:
+        """One closed trade: a strategy round trip's closing fill, or an executed arbitrage."""
+        pnl = ref.pnl
         self.closed += 1
         if pnl > 0:
             self.wins += 1
         else:
             self.losses += 1
-        ref = TradeRef(symbol, str(doc.get("venue", "?")), str(doc.get("strategy", "?")), pnl,
-                       quote, str(doc.get("client_order_id", "")))
         if self.best is None or pnl > self.best.pnl:
             self.best = ref
         if self.worst is None or pnl < self.worst.pnl:

@@ -1,10 +1,10 @@
-"""Rebalance plans from inventory drift (pure: balances in, a plan or None out).
+"""Rebalance plans from inventory drift (pure: balances in, a plan or a reason out).
 
 For one asset held on n venues, the mean holding is m = sum/n and a venue's drift is
-(holding - m) / m. When the richest or the poorest venue drifts BEYOND `threshold_pct`
-(strictly more), the plan moves min(richest - m, m - poorest) from the richest to the poorest
-venue, rounded down to the asset's step; it is dropped when smaller than `min_amount` or not
-worth its withdrawal fee. Ties are broken by venue name, so a plan is deterministic.
+(holding - m) / m. Only when the richest or the poorest venue drifts BEYOND `threshold_pct`
+(strictly more) is a transfer from the richest to the poorest venue considered. Ties are
+broken by venue name, so a plan is deterministic. Whether it is worth its fee, and how much
+it moves, is `shared.rebalance.value`'s decision.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from shared.rebalance.config import AssetTransfer
 
 HUNDRED = Decimal(100)
+ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Plan:
     transfer_minutes: int
     drift_pct: Decimal        # the larger of the two venues' drifts
     created_at: datetime
+    value_usd: Decimal = ZERO   # expected capture the transfer enables over the horizon, net of
+    why: str = ""               # what the sending venue loses; and how that was worked out
 
     @property
     def received(self) -> Decimal:
@@ -47,6 +50,14 @@ class Plan:
         return doc
 
 
+@dataclass(frozen=True)
+class Drift:
+    rich: str
+    poor: str
+    mean: Decimal
+    pct: Decimal              # the larger of the two venues' drifts, percent of the mean
+
+
 def drifts(holdings: Mapping[str, Decimal]) -> dict[str, Decimal]:
     """Each venue's drift from the cross-venue mean, in percent of the mean."""
     if not holdings:
@@ -57,8 +68,8 @@ def drifts(holdings: Mapping[str, Decimal]) -> dict[str, Decimal]:
     return {v: (h - mean) / mean * HUNDRED for v, h in holdings.items()}
 
 
-def plan_asset(asset: str, holdings: Mapping[str, Decimal], cfg: AssetTransfer, threshold_pct: float,
-               mark_usd: Decimal, now: datetime) -> Plan | None:
+def find_drift(holdings: Mapping[str, Decimal], threshold_pct: float) -> Drift | None:
+    """The richest and poorest venue when one of them drifted beyond the threshold."""
     if len(holdings) < 2:
         return None
     mean = sum(holdings.values(), Decimal(0)) / len(holdings)
@@ -67,13 +78,28 @@ def plan_asset(asset: str, holdings: Mapping[str, Decimal], cfg: AssetTransfer, 
     venues = sorted(holdings)
     rich = max(venues, key=lambda v: holdings[v])   # first of equals, by name
     poor = min(venues, key=lambda v: holdings[v])
-    drift = max(holdings[rich] - mean, mean - holdings[poor]) / mean * HUNDRED
-    if drift <= Decimal(str(threshold_pct)):
+    pct = max(holdings[rich] - mean, mean - holdings[poor]) / mean * HUNDRED
+    if pct <= Decimal(str(threshold_pct)):
         return None
-    amount = min(holdings[rich] - mean, mean - holdings[poor]).quantize(cfg.step, rounding=ROUND_DOWN)
-    if amount < cfg.min_amount or amount <= cfg.withdrawal_fee:
-        return None
-    return Plan(
-        plan_id=f"rb-{asset}-{now:%Y%m%d%H%M}", asset=asset, from_venue=rich, to_venue=poor,
-        amount=amount, fee=cfg.withdrawal_fee, fee_usd=cfg.withdrawal_fee * mark_usd,
-        transfer_minutes=cfg.transfer_minutes, drift_pct=drift.quantize(Decimal("0.01")), created_at=now)
+    return Drift(rich, poor, mean, pct)
+
+
+def amortised_minimum(cfg: AssetTransfer, max_fee_pct: Decimal) -> Decimal:
+    """The smallest amount worth a transfer: `min_amount`, and large enough that the fee is
+    at most `max_fee_pct` % of it (rounded up to the step)."""
+    by_fee = (cfg.withdrawal_fee * HUNDRED / max_fee_pct).quantize(cfg.step, rounding=ROUND_UP)
+    return max(cfg.min_amount, by_fee)
+
+
+def size(drift: Drift, holdings: Mapping[str, Decimal], cfg: AssetTransfer, max_fee_pct: Decimal,
+         want: Decimal) -> tuple[Decimal, str]:
+    """How much to move: what the receiving venue is wanted to get (`want`, fee included),
+    at least the amortised minimum, at most what the richest venue holds above the mean
+    (more would make it the poor one). (0, reason) when even that is too small."""
+    spare = holdings[drift.rich] - drift.mean
+    floor = amortised_minimum(cfg, max_fee_pct)
+    amount = min(spare, max(want, floor)).quantize(cfg.step, rounding=ROUND_DOWN)
+    if amount < floor or amount <= cfg.withdrawal_fee:
+        return ZERO, (f"{drift.rich} can spare {spare.quantize(cfg.step, rounding=ROUND_DOWN)}, "
+                      f"less than {floor} (min amount; fee <= {max_fee_pct}% of the amount)")
+    return amount, ""

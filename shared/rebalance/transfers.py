@@ -8,9 +8,15 @@ Live: the plan is written with status "proposed" and a notification with Approve
 buttons (`rebalance_approve:<plan_id>` / `rebalance_reject:<plan_id>`) asks for a decision;
 nothing is sent without one.
 
+A drift is only carried out (or proposed) when the transfer's expected value beats k x its
+fee (`shared.rebalance.value`, from the `evidence` of recent arbitrage capture the caller
+gathers with `shared.rebalance.evidence.gather`); without evidence nothing moves. A declined
+drift is counted and its reason kept (`shared.rebalance.costs`).
+
 Documents: rebalance_plans/{plan_id} (the plan + status: in_transit → completed, or
 proposed → approved/rejected), transfers/{plan_id} (paper: status pending → completed),
-state/rebalance {open: {asset: plan_id}, pending: [plan_id]} (a transaction cannot query).
+state/rebalance {open: {asset: plan_id}, pending: [plan_id]} (a transaction cannot query),
+rebalance_costs/totals and /{day} (transfers, fees_usd, declined, by_asset), rebalance_skips/{asset}.
 One open plan per asset at a time.
 """
 
@@ -24,8 +30,11 @@ from shared.contracts import Button, Message, Notification, Severity
 from shared.ledger import book
 from shared.ledger.money import to_quote
 from shared.ports import Transaction
+from shared.rebalance import costs
 from shared.rebalance.config import RebalanceConfig
-from shared.rebalance.plan import Plan, plan_asset
+from shared.rebalance.evidence import CaptureEvidence
+from shared.rebalance.plan import Plan
+from shared.rebalance.value import Skip, decide
 
 PLANS, TRANSFERS, INDEX = "rebalance_plans", "transfers", ("state", "rebalance")
 ACTIVE = frozenset({"proposed", "approved", "in_transit"})
@@ -54,8 +63,9 @@ def busy_assets(tx: Transaction, now: datetime) -> set[str]:
 
 
 def check(tx: Transaction, *, venues: Iterable[str], cfg: RebalanceConfig, marks: Mapping[str, Decimal],
-          quote: str, mode: str, now: datetime) -> list[Message]:
-    """Plan a transfer for every configured asset whose inventory drifted too far."""
+          quote: str, mode: str, now: datetime, evidence: CaptureEvidence | None = None) -> list[Message]:
+    """Plan a transfer for every configured asset whose inventory drifted too far, when the
+    capacity it restores is worth more than k x its fee (`evidence`: recent capture)."""
     out: list[Message] = []
     busy = busy_assets(tx, now)
     venues = tuple(venues)
@@ -67,8 +77,11 @@ def check(tx: Transaction, *, venues: Iterable[str], cfg: RebalanceConfig, marks
             mark = to_quote(Decimal(1), asset, marks, quote)
         except KeyError:
             continue  # no price for it yet: nothing sensible to plan
-        plan = plan_asset(asset, holdings, acfg, cfg.threshold_pct, mark, now)
+        plan = decide(asset, holdings, acfg, cfg, mark, evidence, now)
         if plan is None:
+            continue
+        if isinstance(plan, Skip):
+            costs.note_skip(tx, plan, now)
             continue
         out.append(_start_paper(tx, plan, now) if mode == "paper" else _propose(tx, plan, now))
     return out
@@ -90,12 +103,12 @@ def _fields(plan: Plan) -> tuple[tuple[str, str], ...]:
     return (("Asset", plan.asset), ("From", plan.from_venue), ("To", plan.to_venue),
             ("Amount", f"{plan.amount} {plan.asset}"), ("Drift", f"{plan.drift_pct}%"),
             ("Expected fee", f"{plan.fee} {plan.asset} (≈ {plan.fee_usd:.2f} USD)"),
-            ("Expected time", f"{plan.transfer_minutes} min"))
+            ("Expected time", f"{plan.transfer_minutes} min"),
+            ("Expected value", f"≈ {plan.value_usd:.2f} USD ({plan.why})"))
 
 
 def _start_paper(tx: Transaction, plan: Plan, now: datetime) -> Notification:
-    book.adjust_balance(tx, plan.from_venue, plan.asset, -plan.amount)
-    book.adjust_balance(tx, book.TRANSIT, plan.asset, plan.amount)
+    book.move(tx, plan.from_venue, book.TRANSIT, plan.asset, plan.amount, "rebalance")
     tx.put(PLANS, plan.plan_id, {**plan.to_doc(), "mode": "paper", "status": "in_transit"})
     tx.put(TRANSFERS, plan.plan_id, {**plan.to_doc(), "status": "pending"})
     _remember(tx, plan, pending=True)
@@ -132,13 +145,14 @@ def complete_due(tx: Transaction, now: datetime, marks: Mapping[str, Decimal], q
             still.append(plan_id)
             continue
         amount, fee, asset = Decimal(doc["amount"]), Decimal(doc["fee"]), doc["asset"]
-        book.adjust_balance(tx, book.TRANSIT, asset, -amount)
-        book.adjust_balance(tx, doc["to_venue"], asset, amount - fee)
+        book.adjust_balance(tx, book.TRANSIT, asset, -amount, "rebalance")
+        book.adjust_balance(tx, doc["to_venue"], asset, amount - fee, "rebalance")  # the fee: a flow
         try:
             fee_usd = to_quote(fee, asset, marks, quote)
         except KeyError:
             fee_usd = Decimal(doc["fee_usd"])
         book.book_transfer_fee(tx, now.date().isoformat(), fee_usd)
+        costs.book_transfer(tx, now.date().isoformat(), asset, amount, fee_usd)
         tx.put(TRANSFERS, plan_id, {**doc, "status": "completed", "completed_at": now.isoformat(),
                                     "fee_usd_booked": str(fee_usd)})
         plan = tx.get(PLANS, plan_id) or doc

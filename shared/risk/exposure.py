@@ -40,10 +40,12 @@ def order_closed(tx: Transaction, client_order_id: str) -> None:
 
 
 def measure(tx: Transaction, venues: Iterable[str], symbols: Iterable[str], marks: Mapping[str, Decimal],
-            quote: str, venue: str, symbol: str, st: RiskState, now: datetime) -> Exposure:
+            quote: str, venue: str, symbol: str, st: RiskState, now: datetime,
+            daily_pnl: Decimal | None = None) -> Exposure:
     """Positions the system traded (not the seeded inventory), marked to market.
 
-    position_usd: `symbol` on every venue; gross_usd: everything; venue_usd: `venue`."""
+    position_usd: `symbol` on every venue; gross_usd: everything; venue_usd: `venue`;
+    daily_pnl: today's PnL under the one definition (the risk step passes it)."""
     position_usd = gross = venue_usd = Decimal(0)
     symbols = tuple(symbols)
     for v in venues:
@@ -57,5 +59,6 @@ def measure(tx: Transaction, venues: Iterable[str], symbols: Iterable[str], mark
             gross += usd
             venue_usd += usd if v == venue else 0
             position_usd += usd if s == symbol else 0
-    return Exposure(position_usd, gross, venue_usd, open_orders(tx, now), Decimal(st.realised_today),
+    daily = Decimal(st.realised_today) if daily_pnl is None else daily_pnl
+    return Exposure(position_usd, gross, venue_usd, open_orders(tx, now), daily,
                     Decimal(st.start_equity or "0"))

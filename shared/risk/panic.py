@@ -2,8 +2,9 @@
 
 Each cause trips strictly beyond its threshold (DESIGN: loss > 3 %, latency > 500 ms,
 win rate < 40 %); the comparisons are exact (Decimal), so a figure AT the threshold never
-trips. The daily loss is measured on total equity (balances marked to market) from the
-day's start equity, or from the equity at the last resume (`RiskState.loss_reference`).
+trips. The daily loss is the one PnL (`shared.ledger.nav`: change of NAV net of every cost,
+not the market move of the holdings we started with) lost since the day opened, or since
+the last resume (`RiskState.loss_reference`), as a percentage of the NAV at the day's open.
 """
 
 from __future__ import annotations
@@ -24,17 +25,18 @@ class Trip:
     figures: dict[str, str]
 
 
-def daily_loss(state: RiskState, equity: Decimal, cfg: Panic) -> Trip | None:
-    start = state.loss_reference
+def daily_loss(state: RiskState, total_pnl: Decimal, cfg: Panic) -> Trip | None:
+    start = Decimal(state.start_equity or "0")
     if start <= 0:
         return None
-    loss_pct = (start - equity) / start * HUNDRED
+    loss = state.loss_reference - total_pnl
+    loss_pct = loss / start * HUNDRED
     limit = Decimal(str(cfg.max_daily_loss_pct))
     if loss_pct <= limit:
         return None
     return Trip("daily_loss", f"daily loss {loss_pct:.2f}% > {cfg.max_daily_loss_pct}%", {
-        "start_equity": f"{start:.2f}", "equity": f"{equity:.2f}",
-        "loss_usd": f"{start - equity:.2f}", "loss_pct": f"{loss_pct:.2f}"})
+        "start_equity": f"{start:.2f}", "total_pnl": f"{total_pnl:.2f}",
+        "loss_usd": f"{loss:.2f}", "loss_pct": f"{loss_pct:.2f}"})
 
 
 def latency(state: RiskState, cfg: Panic) -> Trip | None:
@@ -61,6 +63,6 @@ def win_rate(state: RiskState, cfg: Panic) -> Trip | None:
         "win_rate": f"{rate:.3f}", "wins": str(wins), "trades": str(len(results))})
 
 
-def evaluate(state: RiskState, equity: Decimal, cfg: Panic) -> Trip | None:
+def evaluate(state: RiskState, total_pnl: Decimal, cfg: Panic) -> Trip | None:
     """The first cause that trips (daily loss, then latency, then win rate), or None."""
-    return daily_loss(state, equity, cfg) or latency(state, cfg) or win_rate(state, cfg)
+    return daily_loss(state, total_pnl, cfg) or latency(state, cfg) or win_rate(state, cfg)

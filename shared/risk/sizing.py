@@ -1,9 +1,13 @@
 """Position sizing by fractional Kelly from the recent win rate and payoff.
 
 size = equity x f x kelly, where kelly = p - (1-p)/b from recent closed trades and
-f = `kelly_fraction`, clipped to `high_drawdown_clip` (0.25) when drawdown is high.
-The result is capped at `base_order_usd x kelly_cap`; with too few trades the base size
-is used (scaled by the clip when in drawdown).
+f = `kelly_fraction`, capped at `base_order_usd x kelly_cap`; with too few trades the base
+size is used.
+
+When the drawdown is ABOVE `high_drawdown_pct` (strictly), the bet is clipped: f falls to
+`high_drawdown_clip` (0.25) and the cap and the base size fall with it in the same proportion
+(clip / kelly_fraction: 0.25 / 0.5 = half), so the clip cuts the size even where the USD cap
+binds (as it does with the shipped config, whose NAV x 0.5 x kelly is far above the cap).
 """
 
 from __future__ import annotations
@@ -31,13 +35,13 @@ def order_size_usd(
     results: Sequence[Decimal], equity: Decimal, drawdown_pct: float, cfg: Sizing
 ) -> tuple[Decimal, str]:
     """The order size in USD and a short explanation for the audit trail."""
-    in_drawdown = drawdown_pct >= cfg.high_drawdown_pct
+    in_drawdown = drawdown_pct > cfg.high_drawdown_pct
     fraction = min(cfg.kelly_fraction, cfg.high_drawdown_clip) if in_drawdown else cfg.kelly_fraction
-    cap = cfg.base_order_usd * Decimal(str(cfg.kelly_cap))
-    note = f" (drawdown {drawdown_pct:.2f}% -> fraction {fraction})" if in_drawdown else ""
+    scale = Decimal(str(fraction)) / Decimal(str(cfg.kelly_fraction))  # 1 unless clipped
+    cap = cfg.base_order_usd * Decimal(str(cfg.kelly_cap)) * scale
+    note = f" (drawdown {drawdown_pct:.2f}% -> fraction {fraction}, cap {cap:.2f})" if in_drawdown else ""
     full = kelly_fraction(results) if len(results) >= cfg.kelly_min_trades else None
     if full is None:
-        scale = Decimal(str(fraction / cfg.kelly_fraction))
         size = min(cap, cfg.base_order_usd * scale)
         return size.quantize(CENT), f"base size, too few decisive trades for Kelly{note}"
     if full <= 0:

@@ -2,7 +2,7 @@
 
 The halt lives here, in the store, so it survives restarts; only `resume()` (called by an
 authenticated command: Telegram or the API) lifts it. A resume also asks the next risk step
-to re-base the brake's daily-loss reference on the equity at that moment (`rebase_pending`):
+to re-base the brake's daily-loss reference on the total PnL at that moment (`rebase_pending`):
 the operator has seen the loss so far, and the brake must not trip again at once on it.
 """
 
@@ -30,11 +30,12 @@ class RiskState:
     resume_reason: str = ""
     mode: str = "paper"
     trading_day: str = ""
-    start_equity: str = "0"
+    start_equity: str = "0"     # NAV when the day opened (the daily-loss % is of this)
+    day_open_pnl: str = "0"     # total PnL (shared.ledger.nav) when the day opened
     realised_today: str = "0"
     fees_today: str = "0"
     peak_equity: str = "0"
-    brake_equity: str = ""      # the daily-loss reference after a resume ("" = start_equity)
+    brake_pnl: str = ""         # the daily-loss reference (total PnL) after a resume ("" = day_open_pnl)
     rebase_pending: bool = False
     trades_today: int = 0
     recent_results: tuple[str, ...] = ()  # net PnL of the latest closed trades, newest last
@@ -57,8 +58,12 @@ class RiskState:
 
     @property
     def loss_reference(self) -> Decimal:
-        """The equity the panic brake measures today's loss from."""
-        return Decimal(self.brake_equity or self.start_equity or "0")
+        """The total PnL the panic brake measures today's loss from."""
+        return Decimal(self.brake_pnl or self.day_open_pnl or "0")
+
+    def daily_pnl(self, total_pnl: Decimal) -> Decimal:
+        """Today's PnL: the total PnL now less the total when the day opened."""
+        return total_pnl - Decimal(self.day_open_pnl or "0")
 
     def record_trade(self, net_pnl: Decimal, window: int) -> RiskState:
         results = (self.recent_results + (str(net_pnl),))[-window:]

@@ -21,7 +21,8 @@ class SweepConfig(_Frozen):
     enabled: bool = True
     profit_gbp: Decimal = Field(default=Decimal(5000), gt=0)   # sweep at realised profit >= this...
     nav_pct: float = Field(default=30.0, gt=0, le=100)         # ...or >= this share of NAV
-    gbp_mark: str = "GBP/USDT"            # mark used for GBP when one is known
+    gbp_mark: str = "GBP/USDT"            # mark used for GBP when one is known...
+    gbp_mark_max_age_hours: float = Field(default=24.0, gt=0)  # ...and no older than this
     gbp_usdt_rate: Decimal = Field(default=Decimal("1.27"), gt=0)  # otherwise this rate
     asset: str = "USDT"                   # what is swept
     cold_wallet: ColdWallet | None = None

@@ -2,14 +2,14 @@
 
 - The destination must be the configured cold wallet AND on the allow-list (exact match);
   otherwise nothing moves: a critical notification and an audit entry say why.
-- Paper: the sweep is recorded (`sweeps/{id}`, status "recorded") and the swept asset's
-  balances are reduced, richest venue first.
+- Paper: the sweep is recorded (`sweeps/{id}`, status "recorded") and the swept asset moves
+  from the venues (richest first) to `balances/cold:{asset}`, the cold wallet.
 - Live: needs `sweep.live_enabled` and a Withdrawer for the venue; ONE withdrawal from the
   richest venue per check (the rest follows on later checks). A failed call is recorded as
   "failed", alerted, and blocks further live sweeps (`state/sweep`) until an operator has
   checked the venue and cleared it: a blind retry could send twice.
-Every sweep (and every refusal) is notified and audited. The caller lowers the day's
-reference equity by what left the books: a sweep is not a trading loss.
+Every sweep (and every refusal) is notified and audited. The cold wallet is part of NAV
+(`shared.ledger.nav`): a sweep moves capital, it is neither PnL nor a loss for the brake.
 """
 
 from __future__ import annotations
@@ -44,12 +44,25 @@ def unswept_profit(tx: Transaction) -> Decimal:
     return t["realised_pnl_usd"] - t["transfer_fees_usd"] - t["swept_usd"]
 
 
+def _stored_gbp_marks(tx: Transaction, cfg: SweepConfig) -> dict[str, dict]:
+    """The GBP mark docs (marks/GBP-USDT, marks/USDT-GBP): reference prices, read without a
+    conflict like every mark."""
+    base, _, quote = cfg.gbp_mark.partition("/")
+    out = {}
+    for symbol in (cfg.gbp_mark, f"{quote}/{base}"):
+        doc = tx.peek("marks", symbol.replace("/", "-"))
+        if doc:
+            out[symbol] = doc
+    return out
+
+
 def check(tx: Transaction, *, venues: Iterable[str], marks: Mapping[str, Decimal], quote: str,
           nav: Decimal, mode: str, cfg: SweepConfig, now: datetime,
           withdrawers: Mapping[str, Withdrawer] | None = None) -> SweepOutcome:
     if not cfg.enabled:
         return SweepOutcome()
-    found = due(unswept_profit(tx), nav, gbp_rate(marks, cfg), cfg)
+    rate = gbp_rate(marks, cfg, _stored_gbp_marks(tx, cfg), now)
+    found = due(unswept_profit(tx), nav, rate.rate, cfg, rate.source)
     if found is None:
         return SweepOutcome()
     wallet = cfg.cold_wallet
@@ -68,8 +81,8 @@ def check(tx: Transaction, *, venues: Iterable[str], marks: Mapping[str, Decimal
             remaining -= take
     if not legs:
         return _refused(tx, now, found, f"no {cfg.asset} balance to sweep from")
-    for venue, take in legs:
-        book.adjust_balance(tx, venue, cfg.asset, -take)
+    for venue, take in legs:  # into the cold wallet: still ours, still in NAV
+        book.move(tx, venue, book.COLD, cfg.asset, take, "sweep")
     amount = sum((take for _, take in legs), ZERO)
     return _record(tx, now, found, cfg, amount, amount * unit_usd, "recorded", mode,
                    legs=[{"venue": v, "amount": str(a)} for v, a in legs])
@@ -96,7 +109,7 @@ def _live(tx, now, found: SweepDue, cfg: SweepConfig, holdings, unit_usd, withdr
         tx.put(*BLOCK, {"blocked_by": f"sweep-{now:%Y%m%dT%H%M}", "at": now.isoformat()})
         return _record(tx, now, found, cfg, amount, ZERO, "failed", "live",
                        legs=[{"venue": venue, "amount": str(amount)}], error=str(exc)[:300])
-    book.adjust_balance(tx, venue, cfg.asset, -amount)
+    book.move(tx, venue, book.COLD, cfg.asset, amount, "sweep")
     return _record(tx, now, found, cfg, amount, amount * unit_usd, "sent", "live",
                    legs=[{"venue": venue, "amount": str(amount), "txid": str(result.get("id", ""))}])
 
@@ -114,7 +127,7 @@ def _record(tx, now, found: SweepDue, cfg: SweepConfig, amount: Decimal, swept_u
     failed = status == "failed"
     fields = (("Amount", f"{amount} {cfg.asset}"), ("To", cfg.cold_wallet.address),
               ("Reason", found.reason), ("Realised profit", f"{found.profit:.2f}"),
-              ("Threshold £→USD", f"{found.gbp_threshold:.2f} (rate {found.gbp_rate})"),
+              ("Threshold £→USD", f"{found.gbp_threshold:.2f} (rate {found.gbp_rate}, {found.gbp_rate_source})"),
               ("NAV", f"{found.nav:.2f}"), ("From", ", ".join(leg["venue"] for leg in legs)))
     note = Notification(
         kind="sweep", severity=Severity.CRITICAL if failed else Severity.WARNING,

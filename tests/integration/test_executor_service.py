@@ -351,3 +351,49 @@ def from_pull(rows):
     from shared.contracts import from_wire
 
     return [from_wire(data, attrs, message_id=mid).decode() for data, attrs, mid in rows]
+
+
+# -- orders only where they belong (issue 14 item 3, executor part) -------------------------------
+def _orders_runtime():
+    settings = ExecutorSettings(mode="paper", books="simulated", config_dir=str(ROOT / "config"), version="test")
+    clock = WallClock()
+    store = SqliteStore(":memory:")
+    rt = build_runtime(settings, store=store, bus=InProcessBus(load(), clock, store), clock=clock,
+                       secrets=EnvFileSecrets(environ=TOKENS, secrets_dir="/nonexistent"))
+    from tests.executor_fixtures import book
+
+    now = clock.now()
+    for venue in ("binance", "okx"):  # okx quotes better: a failover would go there
+        ask = "65000" if venue == "okx" else "65010"
+        rt.cache.put(book(venue, "BTC/USDT", [("64990", 5)], [(ask, 5)], ts=now))
+    return rt
+
+
+def _manual(rt, cause: str, venue: str, symbol: str = "BTC/USDT") -> OrderMsg:
+    return OrderMsg(client_order_id=client_order_id(cause), venue=venue, symbol=symbol, side=Side.BUY,
+                    quantity=Decimal("0.0005"), reference_price=Decimal(65010), source=OrderSource.MANUAL,
+                    strategy="manual", cause_id=cause, created_at=rt.clock.now())
+
+
+def test_an_order_to_an_unknown_venue_is_rejected_with_the_reason_never_filled_elsewhere():
+    rt = _orders_runtime()
+    created, ex, record = rt.service.submit(_manual(rt, "typo-venue", "binanse"))
+    assert created and ex.status is ExecutionStatus.REJECTED and ex.filled_quantity == 0
+    assert ex.venue == "binanse" and ex.reason.startswith("unknown venue 'binanse'")  # not okx
+    assert record["state"] == "rejected"
+    assert rt.paper_state.orders() == []  # no venue saw it
+    assert rt.store.query("order_claims") == [] and rt.claims.query("order_claims") == []
+
+
+def test_a_symbol_the_venue_does_not_list_is_rejected_and_never_trips_its_breaker():
+    rt = _orders_runtime()
+    for i in range(5):  # five used to come back "outcome unknown" and open binance's breaker
+        _, ex, _ = rt.service.submit(_manual(rt, f"doge-{i}", "binance", "DOGE/USDT"))
+        assert ex.status is ExecutionStatus.REJECTED and ex.reason.startswith("binance does not list DOGE/USDT")
+    guarded = rt.service.orders.router.guarded
+    assert guarded.available("binance")  # the breaker is still closed
+    _, ex, _ = rt.service.submit(_manual(rt, "btc-after-doge", "binance"))
+    # the next BTC order fills on binance (its own venue) at binance's ask, not okx's 65000
+    assert (ex.status, ex.venue, ex.filled_quantity, ex.price) == (
+        ExecutionStatus.FILLED, "binance", Decimal("0.0005"), Decimal(65010))
+    assert [o["client_order_id"] for o in rt.paper_state.orders()] == [ex.client_order_id]

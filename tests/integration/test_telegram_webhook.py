@@ -158,13 +158,18 @@ def test_read_commands_answer_with_valid_markdown(h):
         "client_order_id": "tw1", "venue": "binance", "symbol": "BTC/USDT", "side": "sell",
         "filled_quantity": "0.01", "price": "61234", "fee": "0.5", "realised_pnl": "12.34",
         "strategy": "momentum", "executed_at": "2024-05-01T12:10:00+00:00"})
+    # the books behind /pnl (the one PnL): start 10,000 USDT + 0.1 BTC, momentum left +12.34 USDT;
+    # BTC at 61,000 → NAV 10,012.34 + 6,100 = 16,112.34
+    h.store.put("ledger", "pnl", {"start": {"USDT": "10000", "BTC": "0.1"},
+                                  "flows": {"strategy:momentum": {"USDT": "12.34"}}})
+    h.store.put("marks", "BTC-USDT", {"price": "61000", "at": "2024-05-01T12:59:00+00:00"})
     for text in ("/status", "/pnl", "/positions", "/mode", "/help", "/dance"):
         assert h.command(text).status_code == 200
     assert [r.status for r in h.telegram.requests] == [200] * 6  # Telegram parsed each one
     status, pnl, positions, mode, help_, unknown = h.replies()
     assert "Trading active" in status and "Open exposure: 610\\.00 USDT" in status
     assert "PnL today: \\+12\\.34 USDT over 1 fills" in pnl
-    assert "Last hour: \\+12\\.34 USDT" in pnl
+    assert "PnL since start: \\+12\\.34 USDT, NAV 16,112\\.34 USDT" in pnl
     assert "binance BTC/USDT 0\\.01 @ 60000, mark 61000, uPnL \\+10\\.00 USDT" in positions
     assert mode.startswith("Mode: paper")
     assert "`/halt <reason>`" in help_ and "/help lists my commands" in unknown

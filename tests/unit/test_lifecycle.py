@@ -41,8 +41,8 @@ def test_legal_path_and_illegal_transitions_raise():
     opened = OrderRecord.new(order(), T0).to(OrderState.OPEN, T0)
     with pytest.raises(IllegalTransition):
         opened.to(OrderState.NEW, T0)
-    with pytest.raises(IllegalTransition):
-        opened.to(OrderState.REJECTED, T0)  # a venue rejects before accepting, not after
+    late = opened.to(OrderState.REJECTED, T0, note="late answer: rejected")  # open = sent, answer unknown
+    assert late.state is OrderState.REJECTED and late.filled_quantity == 0
     part = opened.to(OrderState.PARTIALLY_FILLED, T0, filled=D("0.5"))
     with pytest.raises(IllegalTransition):
         part.to(OrderState.PARTIALLY_FILLED, T0, filled=D("0.2"))  # fills never shrink

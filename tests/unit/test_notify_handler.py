@@ -88,7 +88,14 @@ def test_optimizer_result_becomes_a_recommendation_with_buttons(env):
 
 
 def test_hourly_summary_figures_come_from_the_ledger(env):
+    """Books: start 10,000 USDT + 0.1 BTC; a momentum round trip left +12.34 USDT; BTC at
+    60,000. PnL is the change of NAV: +12.34; NAV 10,012.34 + 0.1 x 60,000 = 16,012.34. The
+    second report covers the time since the first: nothing moved, so 0.00, and the two hours
+    sum to the total."""
     clock, store, channel, deps = env
+    store.put("ledger", "pnl", {"start": {"USDT": "10000", "BTC": "0.1"},
+                                "flows": {"strategy:momentum": {"USDT": "12.34"}}})
+    store.put("marks", "BTC-USDT", {"price": "60000", "at": "2024-05-01T12:59:00+00:00"})
     store.put("executions", "e1", {
         "client_order_id": "tw1", "venue": "binance", "symbol": "BTC/USDT", "side": "sell",
         "filled_quantity": "0.01", "price": "60000", "fee": "0.6", "realised_pnl": "12.34",
@@ -100,7 +107,10 @@ def test_hourly_summary_figures_come_from_the_ledger(env):
     first, second = channel.sent
     assert dict(first.fields)["PnL"] == "+12.34 USDT" and first.text.startswith("Scheduled.")
     assert first.dedupe_key == "hourly:2024050113"
-    assert dict(second.fields)["PnL"] == "+12.34 USDT"
+    assert dict(first.fields)["PnL since start"] == "+12.34 USDT"
+    assert dict(first.fields)["NAV"] == "16,012.34 USDT"
+    assert dict(second.fields)["PnL"] == "0.00 USDT"
+    assert dict(second.fields)["PnL since start"] == "+12.34 USDT"
     assert run(deps, store, Control(command=Command.REBALANCE), clock) == []
     assert len(channel.sent) == 2
 

@@ -3,8 +3,10 @@ in the store (survives a restart), denies new exposure but lets reducing orders 
 and only an authenticated resume (a change of `state/risk` by the Telegram/API command,
 see tests/integration/test_telegram_webhook.py) lifts it — a Control(resume) alone does not.
 
-Book: 2 venues x (10,000 USDT + 0.1 BTC); BTC at 50,000 → start equity 30,000; 3 % = 900,
-i.e. BTC at 45,500 is exactly a 3 % loss (0.2 BTC x 4,500)."""
+Book: 2 venues x (10,000 USDT + 0.1 BTC); BTC at 50,000 → start equity (NAV) 30,000; 3 % = 900.
+The daily loss is the one PnL (change of NAV less the seeded holdings' own move): the seeded
+0.2 BTC falling is the buy-and-hold benchmark, not a trading loss; 0.2 BTC BOUGHT at 50,000 and
+marked at 45,500 is exactly a 3 % loss (0.2 x 4,500 = 900)."""
 
 from __future__ import annotations
 
@@ -27,9 +29,9 @@ CFG = Panic(max_daily_loss_pct=3.0, max_avg_latency_ms=500, latency_window=4, la
 
 # -- each cause, pure ------------------------------------------------------------------------
 def test_daily_loss_trips_beyond_3_pct_not_at_it():
-    st = RiskState(start_equity="30000")
-    assert panic.daily_loss(st, D(29100), CFG) is None          # exactly 3.00 %
-    trip = panic.daily_loss(st, D("29099.99"), CFG)
+    st = RiskState(start_equity="30000", day_open_pnl="100")    # the day opened at +100 total
+    assert panic.daily_loss(st, D(-800), CFG) is None           # 100 - (-800) = 900 = 3.00 %
+    trip = panic.daily_loss(st, D("-800.01"), CFG)
     assert trip.cause == "daily_loss" and trip.figures["loss_usd"] == "900.01"
 
 
@@ -56,8 +58,20 @@ def opened(h: Harness) -> Harness:
     return h
 
 
-def test_scheduled_check_halts_on_daily_loss_in_one_transaction_with_broadcast_and_alert():
+def test_a_fall_of_the_seeded_holdings_alone_is_not_a_trading_loss():
     h = opened(Harness())
+    h.mark("BTC/USDT", 40000)  # the seeded 0.2 BTC lose 2,000 = 6.7 % of NAV: buy and hold's move
+    assert h.control(Command.PANIC_CHECK) == [] and not h.state.halted
+    assert D(h.store.get("pnl_days", "2026-01-05")["pnl_usd"]) == 0
+
+
+def bought(h: Harness) -> Harness:
+    h.fill(side=Side.BUY, qty="0.2", price="50000")  # 10,000 USDT → 0.2 BTC on alpha, no fee
+    return h
+
+
+def test_scheduled_check_halts_on_daily_loss_in_one_transaction_with_broadcast_and_alert():
+    h = bought(opened(Harness()))
     h.mark("BTC/USDT", 45500)
     assert h.control(Command.PANIC_CHECK) == [] and not h.state.halted
     h.mark("BTC/USDT", "45499.99")
@@ -94,21 +108,20 @@ def test_win_rate_trips_from_closed_trades():
 
 
 def test_the_halt_survives_a_restart_denies_new_exposure_but_allows_reducing_orders():
-    h = opened(Harness())
-    h.fill(side=Side.BUY, qty="0.01", price="50000")
-    h.mark("BTC/USDT", 45000)
+    h = bought(opened(Harness()))
+    h.mark("BTC/USDT", 45000)  # 0.2 x -5,000 = -1,000 = 3.33 %
     h.control(Command.PANIC_CHECK)
     assert h.state.halted
     restarted = Harness(store=h.store, clock=h.clock)  # new deps, same store
     [denied] = restarted.signal(side=Side.BUY, price="45000")
     assert not denied.approved and denied.reasons[0].startswith("halted")
     decision, order = restarted.signal(side=Side.SELL, price="45000")
-    assert decision.approved and order.reduce_only and order.quantity == D("0.01")
+    assert decision.approved and order.reduce_only and order.quantity == D("0.2")
 
 
 def test_only_an_authenticated_resume_lifts_the_halt_and_the_brake_rebases():
-    h = opened(Harness())
-    h.mark("BTC/USDT", 45000)  # -1,000 = 3.33 %
+    h = bought(opened(Harness()))
+    h.mark("BTC/USDT", 45000)  # 0.2 x -5,000 = -1,000 = 3.33 %
     h.control(Command.PANIC_CHECK)
     # a bare Control(resume) (what the commands publish AFTER changing state) lifts nothing
     [note] = h.control(Command.RESUME, actor="telegram:42", reason="checked")
@@ -119,9 +132,9 @@ def test_only_an_authenticated_resume_lifts_the_halt_and_the_brake_rebases():
         risk_state.save(tx, risk_state.load(tx).resume(actor="telegram:42", reason="checked", at=h.clock.now()))
     assert not h.state.halted and h.state.resumed_by == "telegram:42"
     assert h.control(Command.PANIC_CHECK) == []  # the loss already seen does not re-trip at once
-    assert D(h.state.brake_equity) == D(29000) and not h.state.halted
-    h.mark("BTC/USDT", 40650)  # another 870 = 3.0 % of 29,000: at the threshold
+    assert D(h.state.brake_pnl) == D(-1000) and not h.state.halted  # the reference: PnL at resume
+    h.mark("BTC/USDT", 40500)  # another 0.2 x 4,500 = 900 = 3.0 % of the day's 30,000: at it
     assert h.control(Command.PANIC_CHECK) == []
-    h.mark("BTC/USDT", 40640)
+    h.mark("BTC/USDT", "40499.95")  # 900.01
     assert h.control(Command.PANIC_CHECK)[0].args["cause"] == "daily_loss"
     assert h.state.halted_at == (T0 + timedelta(minutes=10)).isoformat()

@@ -39,7 +39,12 @@ def test_daily_reset_at_midnight_closes_the_day_and_opens_the_next(h):
     assert D(st.start_equity) == D("30289.90") and D(st.peak_equity) == D("30289.90")
     day = h.store.get("daily_summaries", "2026-01-05")
     assert D(day["start_equity"]) == D(30000) and D(day["end_equity"]) == D("30289.90")
-    assert D(day["pnl_usd"]) == D("289.90") and D(day["realised_pnl_usd"]) == D("89.90")
+    # the day's PnL is the one definition: the seeded 0.2 BTC's +200 is buy and hold, not PnL;
+    # the round trip's +89.90 (fees in) is: USDT 20,000 - 5,005 + 5,094.90 = 20,089.90, BTC 0.2
+    assert D(day["pnl_usd"]) == D("89.90") and D(day["realised_pnl_usd"]) == D("89.90")
+    closed, opened = h.store.get("pnl_days", "2026-01-05"), h.store.get("pnl_days", "2026-01-06")
+    assert closed["closed"] and D(closed["pnl_usd"]) == D("89.90")
+    assert D(opened["open_pnl_usd"]) == D("89.90") and D(opened["pnl_usd"]) == 0
     assert D(day["fees_usd"]) == D("10.10") and (day["closed_trades"], day["wins"]) == (1, 1)
 
 

@@ -29,9 +29,9 @@ def test_fractional_kelly_size_is_equity_times_fraction_times_kelly():
     assert size == D("2000.00") and "kelly=0.400 x 0.5" in why  # 10,000 x 0.5 x 0.4
 
 
-def test_high_drawdown_clips_the_fraction_to_0_25_at_the_threshold():
-    assert order_size_usd(RESULTS, D(10000), 1.99, CFG)[0] == D("2000.00")
-    size, why = order_size_usd(RESULTS, D(10000), 2.0, CFG)
+def test_high_drawdown_clips_the_fraction_to_0_25_above_the_threshold():
+    assert order_size_usd(RESULTS, D(10000), 2.0, CFG)[0] == D("2000.00")  # at 2.0: not above
+    size, why = order_size_usd(RESULTS, D(10000), 2.01, CFG)
     assert size == D("1000.00") and "fraction 0.25" in why  # 10,000 x 0.25 x 0.4
 
 

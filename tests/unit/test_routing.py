@@ -28,7 +28,10 @@ BOOKS = {
 FEES = {"a": D(10), "b": D(10), "c": D(10)}
 
 
-def setup(venues=None, cfg=RoutingConfig(window=50, min_samples=10)):
+CFG = RoutingConfig(window=50, min_samples=10)
+
+
+def setup(venues=None, cfg=CFG):
     clock = SimulatedClock(T0)
     paper = PaperExchange(books=lambda v, s: BOOKS[(v, s)], fees_bps=FEES, clock=clock)
     venues = venues or {v: Counting(paper) for v in "abc"}
@@ -144,13 +147,13 @@ def test_after_five_failures_the_breaker_keeps_orders_off_the_venue():
 
 
 def test_a_venue_rejecting_more_than_two_percent_is_routed_away_from():
-    router, guarded, venues, *_ = setup()
+    router, guarded, *_ = setup()
     for _ in range(49):
-        guarded.rejects.record("a", False)
-    guarded.rejects.record("a", True)
-    assert guarded.rejects.ratio("a") == 0.02 and router.rank(order())[0] == "a"  # 2 % is the limit
-    guarded.rejects.record("a", True)  # 2 of the last 50
-    assert guarded.rejects.ratio("a") == 0.04
+        guarded.rejects.record("a", False, T0)
+    guarded.rejects.record("a", True, T0)
+    assert guarded.rejects.ratio("a", T0) == 0.02 and router.rank(order())[0] == "a"  # 2 % is the limit
+    guarded.rejects.record("a", True, T0)  # 2 of the last 50
+    assert guarded.rejects.ratio("a", T0) == 0.04
     assert "a" not in router.rank(order())
     assert router.route(order()).venue == "b"
 

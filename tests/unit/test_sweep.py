@@ -19,7 +19,7 @@ CFG = SweepConfig(profit_gbp=D(5000), nav_pct=30, gbp_usdt_rate=D("1.27"))
 
 
 def test_gbp_threshold_at_the_current_rate():
-    assert gbp_rate({}, CFG) == D("1.27") and gbp_rate({"GBP/USDT": D("1.30")}, CFG) == D("1.30")
+    assert gbp_rate({}, CFG).rate == D("1.27") and gbp_rate({"GBP/USDT": D("1.30")}, CFG).rate == D("1.30")
     assert due(D("6349.99"), D(10**6), D("1.27"), CFG) is None      # £5,000 x 1.27 = 6,350
     found = due(D(6350), D(10**6), D("1.27"), CFG)
     assert found.reason == "profit_gbp" and found.amount == D("6350.00")
@@ -64,9 +64,13 @@ def test_paper_sweep_is_recorded_reduces_balances_and_does_not_trip_the_brake():
     [(_, sweep)] = h.store.query("sweeps")
     assert sweep["status"] == "recorded" and D(sweep["amount"]) == D(7000) and sweep["address"] == "0xCOLD"
     assert sweep["reason"] == "profit_gbp" and sweep["legs"] == [{"venue": "alpha", "amount": "7000.00"}]
-    assert h.balance("alpha", "USDT") == D(10000) and h.equity() == D(30000)
+    # 7,000 USDT left alpha for the cold wallet, which is ours and part of NAV: NAV stays
+    # 30,000 + 7,000 = 37,000, the PnL stays +7,000, the day's reference is untouched
+    assert h.balance("alpha", "USDT") == D(10000) and h.balance("cold", "USDT") == D(7000)
+    assert h.equity() == D(37000)
     assert D(h.store.get("ledger", "totals")["swept_usd"]) == D(7000)
-    assert D(h.state.start_equity) == D(23000)  # capital left on purpose: not a daily loss
+    assert D(h.state.start_equity) == D(30000)
+    assert D(h.store.get("pnl_days", "2026-01-05")["pnl_usd"]) == D(7000)
     assert len(h.audit("sweep_recorded")) == 1
     assert h.control(Command.REBALANCE) == [] and h.control(Command.PANIC_CHECK) == []
 

@@ -37,13 +37,14 @@ GPU_REGIONS = {"us-central1", "europe-west1", "europe-west4", "asia-southeast1",
 
 # Every role an identity may hold at project level (iam.tf `project_roles`/`vertex_roles`)
 # and on the data bucket (`data_bucket_roles`). Widening one is a reviewed change here.
+# Publishing is granted per topic (pubsub_iam.tf, tests/unit/test_terraform_iam.py), never here.
 ALLOWED_PROJECT_ROLES = {
-    "fn-signal": {"roles/datastore.user", "roles/pubsub.publisher", "roles/aiplatform.user"},
-    "fn-risk": {"roles/datastore.user", "roles/pubsub.publisher"},
+    "fn-signal": {"roles/datastore.user", "roles/aiplatform.user"},
+    "fn-risk": {"roles/datastore.user"},
     "fn-notification": {"roles/datastore.user"},
-    "fn-optimizer": {"roles/datastore.user", "roles/pubsub.publisher"},
-    "run-feed": {"roles/datastore.user", "roles/pubsub.publisher"},
-    "run-executor": {"roles/datastore.user", "roles/pubsub.publisher"},
+    "fn-optimizer": {"roles/datastore.user"},
+    "run-feed": {"roles/datastore.user"},
+    "run-executor": {"roles/datastore.user"},
     "run-predictor": set(),
     "fn-build": {"roles/cloudbuild.builds.builder"},
 }
@@ -493,7 +494,8 @@ def test_firestore_pitr_delete_protection_ttl_and_indexes():
     assert ttl["field"] == "expires_at" and "ttl_config" in ttl
     indexes = stack_locals()["firestore_indexes"]
     wanted = {("executions", "strategy", "executed_at"), ("audit", "kind", "at"),
-              ("optimizer_jobs", "strategy", "created_at"), ("orders", "status", "updated_at")}
+              ("optimizer_jobs", "strategy", "created_at"), ("orders", "status", "updated_at"),
+              ("near_misses", "reason", "at")}  # the rebalancer's evidence query
     got = {(i["collection"], i["fields"][0][0], i["fields"][1][0]) for i in indexes.values()}
     assert wanted <= got
 
@@ -541,3 +543,22 @@ def test_cloudbuild_runs_test_images_bundle_terraform_and_smoke_in_order():
         for arg in step.get("args", []):
             bare = re.findall(r"(?<!\$)\$(?!\$)(?!\{(?:_[A-Z_]+|PROJECT_ID)\})[a-z0-9({]", arg)
             assert not bare, f"{step['id']}: unescaped shell variable in {arg[:80]!r}"
+
+
+def test_data_bucket_access_is_logged_and_vertex_can_be_private():
+    res = blocks("resource")
+    for bucket, prefix in (("data", "data/"), ("sources", "fn-src/")):
+        logging = res[f"google_storage_bucket.{bucket}"]["logging"][0]
+        assert logging == {"log_bucket": "${google_storage_bucket.access_logs.name}", "log_object_prefix": prefix}
+    logs = res["google_storage_bucket.access_logs"]
+    assert logs["public_access_prevention"] == "enforced" and logs["uniform_bucket_level_access"] is True
+    assert logs["lifecycle_rule"][0]["condition"][0]["age"] == "${var.access_log_retention_days}"
+    writer = res["google_storage_bucket_iam_member.access_log_writer"]
+    assert (writer["bucket"], writer["role"], writer["member"]) == (
+        "${google_storage_bucket.access_logs.name}", "roles/storage.objectCreator",
+        "group:cloud-storage-analytics@google.com")
+    assert res["google_vertex_ai_endpoint.predictor"]["network"] == "${var.vertex_private_network}"
+    variables = {k: v for e in parse(STACK / "variables.tf")["variable"] for k, v in e.items()}
+    assert variables["vertex_private_network"]["default"] is None
+    assert "customer-managed" in (STACK / "variables.tf").read_text().lower()
+    assert "### Customer-managed keys" in (REPO / "docs" / "deploy.md").read_text()

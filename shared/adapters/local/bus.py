@@ -5,7 +5,12 @@
   the subscription's exponential backoff, measured on the injected clock;
 - after `max_delivery_attempts` the message goes to `<topic>-dlq`;
 - a PermanentError goes to the dead-letter topic at once, and delivery goes on;
-- dead letters are kept in the store (`dlq/`), so they can be listed and requeued later.
+- dead letters are kept in the store (`dlq/`), so they can be listed and requeued later;
+- `durable=True` (the executor service's local wiring): a message published to a subscription
+  with a handler is kept in the store (`bus_queue/{subscription}:{id}`) until its handler
+  succeeds or it is dead-lettered, and handed again to the handler subscribed after a restart,
+  as Pub/Sub keeps what was published but not acknowledged. The replay keeps it off (a
+  resumed replay replays the minute).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from shared.errors import PermanentError
 from shared.ports import Clock, Handler, Store
 
 log = logging.getLogger("tradewinds.bus")
+QUEUE = "bus_queue"
 
 
 @dataclass(order=True)
@@ -37,10 +43,12 @@ class _Delivery:
 
 
 class InProcessBus:
-    def __init__(self, topology: Topology, clock: Clock, store: Store):
+    def __init__(self, topology: Topology, clock: Clock, store: Store, durable: bool = False):
         self.topology = topology
         self.clock = clock
         self.store = store
+        self.durable = durable  # undelivered messages kept in the store (`bus_queue/`)
+        self._restored: set[str] = set()
         self._handlers: dict[str, Handler] = {}
         self._queue: list[_Delivery] = []
         self._seq = itertools.count()
@@ -56,6 +64,7 @@ class InProcessBus:
         with self._lock:
             for sub in self.topology.subscriptions_on(topic):
                 if sub.name in self._handlers:
+                    self._keep(sub.name, envelope)
                     self._push(sub.name, envelope, attempt=1, delay=0.0)
                     self.stats[sub.name]["published"] += 1
             return str(next(self._ids))
@@ -64,6 +73,21 @@ class InProcessBus:
         if subscription not in self.topology.subscriptions:
             raise ValueError(f"unknown subscription {subscription!r}")
         self._handlers[subscription] = handler
+        if self.durable and subscription not in self._restored:
+            self._restored.add(subscription)
+            for _, doc in self.store.query(QUEUE, [("subscription", "==", subscription)]):
+                with self._lock:
+                    self._push(subscription, Envelope.model_validate(doc["envelope"]), doc.get("attempt", 1), 0.0)
+
+    # -- durability (durable=True): what a crash must not lose -----------------------------
+    def _keep(self, sub: str, envelope: Envelope) -> None:
+        if self.durable:
+            self.store.put(QUEUE, f"{sub}:{envelope.id}", {
+                "subscription": sub, "envelope": envelope.model_dump(mode="json"), "attempt": 1})
+
+    def _done(self, sub: str, envelope: Envelope) -> None:
+        if self.durable:
+            self.store.delete(QUEUE, f"{sub}:{envelope.id}")
 
     # -- delivery ---------------------------------------------------------------------
     def _push(self, sub: str, envelope: Envelope, attempt: int, delay: float) -> None:
@@ -96,10 +120,12 @@ class InProcessBus:
             handler(item.envelope)
         except PermanentError as exc:
             self._dead_letter(sub, item, f"permanent: {exc}")
-        except Exception as exc:  # transient or unexpected: redeliver, like a nack
+            self._done(sub.name, item.envelope)
+        except Exception as exc:  # noqa: BLE001 - transient or unexpected: redeliver, like a nack
             self.stats[sub.name]["failed_attempts"] += 1
             if item.attempt >= sub.max_delivery_attempts:
                 self._dead_letter(sub, item, f"gave up after {item.attempt} attempts: {exc!r}")
+                self._done(sub.name, item.envelope)
             else:
                 delay = sub.retry.delay(item.attempt)
                 log.warning(
@@ -110,6 +136,7 @@ class InProcessBus:
                 self._push(sub.name, item.envelope, item.attempt + 1, delay)
         else:
             self.stats[sub.name]["acked"] += 1
+            self._done(sub.name, item.envelope)
         finally:
             self.latency_ms[sub.name].append((time.perf_counter() - started) * 1000)
 

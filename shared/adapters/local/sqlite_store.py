@@ -58,9 +58,13 @@ class SqliteTransaction:
 
 
 class SqliteStore:
-    """Implements `shared.ports.Store`. Thread-safe; one writer at a time."""
+    """Implements `shared.ports.Store`. Thread-safe; one writer at a time. A commit survives
+    the process being killed (WAL); `synchronous="FULL"` also makes it survive a power loss
+    (the executor's order claims and the paper venues' own records use it)."""
 
-    def __init__(self, path: str | Path = ":memory:"):
+    def __init__(self, path: str | Path = ":memory:", synchronous: str = "NORMAL"):
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be NORMAL or FULL, got {synchronous!r}")
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +73,7 @@ class SqliteStore:
         with self._lock:
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(f"PRAGMA synchronous={synchronous}")
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS docs (collection TEXT NOT NULL, id TEXT NOT NULL,"
                 " data TEXT NOT NULL, PRIMARY KEY (collection, id))"

@@ -58,3 +58,15 @@ variable "secret_values" {
   sensitive = true
   ephemeral = true
 }
+
+variable "operator_publishers" {
+  description = "Named principals that publish where topology.yaml says `cli` (e.g. manual optimizer requests)."
+  type        = list(string)
+  default     = []
+}
+
+variable "vertex_private_network" {
+  description = "null = the shared Vertex AI endpoint (IAM only, VPC-SC-ready); projects/<number>/global/networks/<name> = a private endpoint (docs/deploy.md)."
+  type        = string
+  default     = null
+}

@@ -13,6 +13,8 @@ module "tradewinds" {
   image_tag                     = var.image_tag
   function_bundle               = var.function_bundle
   invokers                      = var.invokers
+  operator_publishers           = var.operator_publishers
+  vertex_private_network        = var.vertex_private_network
   trading_mode                  = var.trading_mode
   protect_data                  = true
   secret_wo_versions            = var.secret_wo_versions

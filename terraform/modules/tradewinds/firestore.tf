@@ -37,6 +37,7 @@ resource "google_firestore_field" "ttl" {
 #   optimizer_jobs strategy ==, created_at desc   -> latest optimisation runs of one strategy
 #   orders        status ==,   updated_at desc    -> open/stuck orders for reconciliation
 #   trades        strategy ==, closed_at desc     -> rolling win rate and consecutive losers
+#   near_misses   reason ==,   at desc            -> the rebalancer's evidence of inventory shortfalls
 locals {
   firestore_indexes = {
     "executions-strategy-executed_at"    = { collection = "executions", fields = [["strategy", "ASCENDING"], ["executed_at", "DESCENDING"]] }
@@ -44,6 +45,7 @@ locals {
     "optimizer_jobs-strategy-created_at" = { collection = "optimizer_jobs", fields = [["strategy", "ASCENDING"], ["created_at", "DESCENDING"]] }
     "orders-status-updated_at"           = { collection = "orders", fields = [["status", "ASCENDING"], ["updated_at", "DESCENDING"]] }
     "trades-strategy-closed_at"          = { collection = "trades", fields = [["strategy", "ASCENDING"], ["closed_at", "DESCENDING"]] }
+    "near_misses-reason-at"              = { collection = "near_misses", fields = [["reason", "ASCENDING"], ["at", "DESCENDING"]] }
   }
 }
 

@@ -1,6 +1,7 @@
 # One service account per function and service, one per push subscription consumer (the
 # OIDC identity Pub/Sub signs with), and one that builds the function bundle. Each gets
-# only the roles written below; tests/unit/test_terraform.py holds the allow-list.
+# only the roles written below and the per-topic publisher grants of pubsub_iam.tf;
+# tests/unit/test_terraform.py holds the allow-list, test_terraform_iam.py the topic grants.
 
 locals {
   identities = merge(
@@ -11,15 +12,16 @@ locals {
     var.telegram_webhook_gateway ? { "gw-telegram" = "API Gateway backend identity for the Telegram webhook" } : {},
   )
 
-  # Project-level roles, the whole list. Resource-level grants (secrets, buckets,
-  # subscriptions, invokers) are made beside the resources they open.
+  # Project-level roles, the whole list. Resource-level grants (secrets, buckets, topics,
+  # subscriptions, invokers) are made beside the resources they open; publishing is granted
+  # per topic from topology.yaml (pubsub_iam.tf), never on the project.
   project_roles = {
-    "fn-signal"       = ["roles/datastore.user", "roles/pubsub.publisher"]
-    "fn-risk"         = ["roles/datastore.user", "roles/pubsub.publisher"]
+    "fn-signal"       = ["roles/datastore.user"]
+    "fn-risk"         = ["roles/datastore.user"]
     "fn-notification" = ["roles/datastore.user"]
-    "fn-optimizer"    = ["roles/datastore.user", "roles/pubsub.publisher"]
-    "run-feed"        = ["roles/datastore.user", "roles/pubsub.publisher"]
-    "run-executor"    = ["roles/datastore.user", "roles/pubsub.publisher"]
+    "fn-optimizer"    = ["roles/datastore.user"]
+    "run-feed"        = ["roles/datastore.user"]
+    "run-executor"    = ["roles/datastore.user"]
     "run-predictor"   = []
     "fn-build"        = ["roles/cloudbuild.builds.builder"]
   }

@@ -8,10 +8,11 @@
 #   executions          executor                          risk, notification (push)
 #   risk-decisions      risk                              audit (pull)
 #   notifications       any                               notification (push)
-#   optimizer-requests  risk, scheduler, cli              optimizer (push)
+#   optimizer-requests  risk, scheduler, cli, optimizer   optimizer (push)
 #   optimizer-results   optimizer                         notification (push)
 #   control             risk, scheduler, executor, telegram   signal, risk (push), executor (pull)
 # Every topic also has "<topic>-dlq" with the pull subscription "<topic>-dlq-sub".
+# Publishers are granted per topic from this table (pubsub_iam.tf), never on the project.
 
 module "topic" {
   source            = "../topic"

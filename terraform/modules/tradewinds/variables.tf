@@ -143,3 +143,48 @@ variable "secret_values" {
   sensitive   = true
   ephemeral   = true
 }
+
+variable "operator_publishers" {
+  description = "Principals (user:, group:, serviceAccount:) that publish as `cli` in topology.yaml, e.g. manual optimizer requests; granted publisher on those topics only. Never public."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.operator_publishers : !contains(["allUsers", "allAuthenticatedUsers"], m)])
+    error_message = "Publishing to the bus is never public: list named principals."
+  }
+}
+
+variable "dead_letter_requeue" {
+  description = "Let the executor's /v1/dlq requeue republish dead letters (publisher on every topic). false = publisher only where topology.yaml says; operators requeue with their own credentials."
+  type        = bool
+  default     = true
+}
+
+variable "access_log_retention_days" {
+  description = "Days the data and source buckets' access (usage) logs are kept in the access-log bucket."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.access_log_retention_days >= 1
+    error_message = "Keep access logs for at least one day."
+  }
+}
+
+variable "vertex_private_network" {
+  description = "predictor_backend = \"vertex\" only. null: the shared aiplatform.googleapis.com endpoint, callable only with IAM and able to sit inside a VPC Service Controls perimeter that restricts aiplatform.googleapis.com. A VPC network (projects/<number>/global/networks/<name>, with Private Services Access set up) makes it a private endpoint reachable only from that VPC; the signal function then needs VPC egress (docs/deploy.md)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.vertex_private_network == null || can(regex("^projects/[0-9]+/global/networks/[a-z]([-a-z0-9]*[a-z0-9])?$", var.vertex_private_network))
+    error_message = "vertex_private_network is projects/<project NUMBER>/global/networks/<network name>."
+  }
+}
+
+# Customer-managed encryption keys (CMEK) are an option, not the default: every resource
+# here is encrypted at rest with Google-managed keys. A key in Cloud KMS adds key-level
+# access control, audit and crypto-shredding at the cost of a key ring per region, the
+# service agents' cryptoKeyEncrypterDecrypter grants and an outage if the key is disabled.
+# docs/deploy.md ("Customer-managed keys") lists the arguments to set per resource.
