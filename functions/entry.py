@@ -29,6 +29,7 @@ from shared.logs import bind_trace
 
 log = logging.getLogger("tradewinds.functions")
 _TOPIC = re.compile(r"topics/([^/?]+)")
+_SUBSCRIPTION = re.compile(r"subscriptions/([^/?]+)")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
@@ -39,6 +40,7 @@ class PushedMessage:
     message_id: str
     publish_time: datetime
     topic: str | None
+    subscription: str | None = None
 
 
 def parse_time(value: str) -> datetime:
@@ -66,8 +68,10 @@ def pubsub_message(event: Any) -> PushedMessage:
     except (ValueError, TypeError, KeyError) as exc:
         raise PermanentError(f"bad publish time: {exc}") from exc
     match = _TOPIC.search(str(event.get("source") or ""))
+    sub = _SUBSCRIPTION.search(str(data.get("subscription") or ""))  # our push subscription's name
     attributes = {str(k): str(v) for k, v in (message.get("attributes") or {}).items()}
-    return PushedMessage(payload, attributes, str(message_id), published, match.group(1) if match else None)
+    return PushedMessage(payload, attributes, str(message_id), published, match.group(1) if match else None,
+                         sub.group(1) if sub else None)
 
 
 def max_event_age(environ: dict[str, str] | None = None) -> timedelta | None:
@@ -99,7 +103,8 @@ def handle_event(step: str, event: Any) -> None:
                                  publish_time=msg.publish_time)
             with rt.at(envelope.ts):
                 run_step(envelope, consumer=step, handle=rt.handle, store=rt.infra.store,
-                         bus=rt.infra.bus, clock=rt.infra.clock, topology=rt.infra.topology)
+                         bus=rt.infra.bus, clock=rt.infra.clock, topology=rt.infra.topology,
+                         topic=_source_topic(rt, msg))  # a type its topic does not carry: dead letter
         except PermanentError as exc:
             topic = _home_topic(rt, step, msg)
             log.error("permanent error: dead-lettered", extra={
@@ -111,12 +116,23 @@ def handle_event(step: str, event: Any) -> None:
         bind_trace(None)
 
 
-def _home_topic(rt, step: str, msg: PushedMessage) -> str:
-    """The topic the message came from: the CloudEvent source, else its type's home,
-    else the first topic the step subscribes to."""
+def _source_topic(rt, msg: PushedMessage) -> str | None:
+    """The topic the message came from: its push subscription's topic (Terraform pushes to
+    the bare function URL, so the CloudEvent source may not name it), else the CloudEvent's."""
     topology = rt.infra.topology
-    if msg.topic in topology.topics:
-        return msg.topic
+    sub = topology.subscriptions.get(msg.subscription or "")
+    if sub is not None:
+        return sub.topic
+    return msg.topic if msg.topic in topology.topics else None
+
+
+def _home_topic(rt, step: str, msg: PushedMessage) -> str:
+    """The topic the message came from (`_source_topic`), else its type's home, else the
+    first topic the step subscribes to."""
+    topology = rt.infra.topology
+    source = _source_topic(rt, msg)
+    if source is not None:
+        return source
     kind = msg.attributes.get("type")
     homes = [t.name for t in topology.topics.values() if kind in t.message_types]
     if len(homes) == 1:

@@ -6,9 +6,16 @@ Importing this module loads only the functions-framework and our contracts: the
 composition root (cloud clients, handlers, models) is built on the first event.
 """
 
+import os
+
 import functions_framework
 
 from functions.entry import handle_event
+from shared import logs
+
+# Cloud Logging JSON on stdout, and third-party HTTP loggers held at WARNING so no URL with a
+# secret in it (a Slack webhook, a bot token) is ever logged (stdlib only: no cold-start cost)
+logs.configure(level=os.environ.get("LOG_LEVEL", "INFO"))
 
 
 @functions_framework.cloud_event

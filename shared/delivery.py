@@ -6,6 +6,12 @@ outgoing messages in an outbox inside that transaction, commits, then publishes.
 duplicate delivery is acknowledged and skipped, but any outbox entry a crash left
 unpublished is published again (ids are deterministic, so consumers absorb repeats).
 
+A message must be of a type its topic carries (`message_types` in infra/topology.yaml):
+an Order arriving on `control` is a PermanentError ("wrong type for topic"), so it is
+dead-lettered with that reason before any claim or handler runs. `run_step(topic=...)`
+checks it where the caller knows the topic; `accepting(topology, subscription, handler)`
+wraps a bus subscriber so every delivery on that subscription is checked.
+
 Errors: PermanentError propagates untouched (the transport dead-letters it at once);
 anything else propagates for redelivery.
 """
@@ -19,7 +25,8 @@ from datetime import timedelta
 
 from infra.topology import Topology
 from shared.contracts import Envelope, Message, wrap
-from shared.ports import Bus, Clock, Store, Transaction
+from shared.errors import PermanentError
+from shared.ports import Bus, Clock, Handler, Store, Transaction
 
 log = logging.getLogger("tradewinds.delivery")
 
@@ -51,6 +58,28 @@ def publish_all(bus: Bus, out: list[Outgoing]) -> None:
         bus.publish(item.topic, item.envelope, ordering_key=item.ordering_key)
 
 
+def check_topic(envelope: Envelope, topic: str, topology: Topology) -> None:
+    """PermanentError unless `topic` is a topology topic that carries the envelope's type."""
+    spec = topology.topics.get(topic)
+    if spec is None:
+        raise PermanentError(f"unknown topic {topic!r}")
+    if envelope.type not in spec.message_types:
+        raise PermanentError(
+            f"wrong type for topic: {topic} carries {list(spec.message_types)}, not {envelope.type!r}")
+
+
+def accepting(topology: Topology, subscription: str, handler: Handler) -> Handler:
+    """`handler` for `subscription`, refusing (PermanentError: the bus dead-letters it with the
+    reason) any message of a type its topic does not carry, before the handler sees it."""
+    topic = topology.subscriptions[subscription].topic
+
+    def deliver(envelope: Envelope) -> None:
+        check_topic(envelope, topic, topology)
+        handler(envelope)
+
+    return deliver
+
+
 def run_step(
     envelope: Envelope,
     *,
@@ -61,7 +90,10 @@ def run_step(
     clock: Clock,
     topology: Topology,
     max_age: timedelta | None = None,
+    topic: str | None = None,
 ) -> list[Outgoing]:
+    if topic is not None:  # a wrong type for its topic: straight to the DLQ, nothing claimed
+        check_topic(envelope, topic, topology)
     body = envelope.decode()  # PermanentError on a bad body: straight to the DLQ
     age = clock.now() - envelope.ts
     if max_age is not None and age > max_age:

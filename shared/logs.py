@@ -3,6 +3,13 @@
 `severity`, `message`, `logging.googleapis.com/trace` (when a trace id is bound) and any
 extra fields. `--pretty` switches to a human format. Values that look like secrets are
 never logged: pass them through `redact()` or keep them out of `extra`.
+
+Secrets also live in URLs (a Slack webhook, a Telegram bot token in the path, a token in a
+query string or a password before the host), and HTTP libraries log URLs: httpx prints
+every request at INFO, urllib3 its retries at WARNING. So `configure()` pins the loggers in
+`QUIET_LOGGERS` to their level whatever the root level (`quiet_libraries()`), and both
+formatters print any URL as scheme and host only (`scrub_urls()`), in the message, in the
+extra fields and in a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +26,17 @@ from typing import Any
 _trace: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace", default=None)
 _SECRET_KEYS = ("token", "secret", "password", "api_key", "apikey", "authorization", "private_key")
 _STD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# libraries that log request URLs or headers, and the lowest level they may log at
+QUIET_LOGGERS: dict[str, int] = {
+    "httpx": logging.WARNING, "httpcore": logging.WARNING, "hpack": logging.WARNING,
+    "h11": logging.WARNING, "h2": logging.WARNING, "urllib3": logging.ERROR,
+    "requests": logging.WARNING, "requests_oauthlib": logging.WARNING, "telegram": logging.WARNING,
+    "aiohttp": logging.WARNING, "websockets": logging.WARNING, "ccxt": logging.WARNING,
+    "google.auth": logging.WARNING, "google.api_core": logging.WARNING,
+    "google.cloud": logging.WARNING, "grpc": logging.WARNING, "mail.log": logging.WARNING,
+}
+# scheme://[userinfo@]host[:port] then path/query/fragment: only scheme and host are kept
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{1,15}://)(?:[^/\s@'\"<>]*@)?([^/\s?#'\"<>]+)([/?#][^\s'\"<>]*)?")
 
 
 def bind_trace(trace_id: str | None) -> contextvars.Token:
@@ -31,6 +50,25 @@ def redact(fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def scrub_urls(text: str) -> str:
+    """Every URL in `text` reduced to scheme and host: `https://hooks.slack.com/…`."""
+    if "://" not in text:
+        return text
+    return _URL.sub(lambda m: m.group(1) + m.group(2) + ("/…" if m.group(3) else ""), text)
+
+
+def _scrub(value: Any) -> Any:
+    return scrub_urls(value) if isinstance(value, str) else value
+
+
+def quiet_libraries() -> None:
+    """Pin the HTTP libraries' loggers (`QUIET_LOGGERS`) whatever the root level is."""
+    for name, level in QUIET_LOGGERS.items():
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < level:
+            logger.setLevel(level)
+
+
 class CloudJsonFormatter(logging.Formatter):
     def __init__(self, project: str | None = None):
         super().__init__()
@@ -39,18 +77,18 @@ class CloudJsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "severity": _severity(record.levelno),
-            "message": record.getMessage(),
+            "message": scrub_urls(record.getMessage()),
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "logger": record.name,
         }
         extra = {k: v for k, v in vars(record).items() if k not in _STD and not k.startswith("_")}
-        entry.update(redact(extra))
+        entry.update({k: _scrub(v) for k, v in redact(extra).items()})
         trace = _trace.get()
         if trace:
             key = "logging.googleapis.com/trace"
             entry[key] = f"projects/{self.project}/traces/{trace}" if self.project else trace
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = scrub_urls(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
@@ -58,7 +96,10 @@ class PrettyFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extra = {k: v for k, v in vars(record).items() if k not in _STD and not k.startswith("_")}
         tail = " ".join(f"{k}={v}" for k, v in redact(extra).items())
-        return f"{record.levelname:<8} {record.name}: {record.getMessage()} {tail}".rstrip()
+        line = f"{record.levelname:<8} {record.name}: {record.getMessage()} {tail}".rstrip()
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return scrub_urls(line)
 
 
 def _severity(levelno: int) -> str:
@@ -91,6 +132,7 @@ class _Stdout:
 
 
 def configure(pretty: bool = False, level: str | int = "INFO", stream=None) -> None:
+    quiet_libraries()
     handler = logging.StreamHandler(stream or _Stdout())
     handler.setFormatter(PrettyFormatter() if pretty else CloudJsonFormatter())
     root = logging.getLogger()

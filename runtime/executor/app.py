@@ -1,8 +1,12 @@
 """The executor's ASGI app: health/ready (public) and the trading endpoints (bearer token).
 
-`create_app(service)` publishes OpenAPI at /openapi.json (docs at /docs). Errors are JSON
-with a clear message (`{"error": ..., "details": [...]}`), never a stack trace. The Telegram
-webhook router (runtime/executor/telegram.py) is mounted when the module and its deps exist.
+`create_app(service)` publishes OpenAPI at /openapi.json (docs at /docs): every answer a
+route gives, the bearer scheme of `/v1`, amounts as decimal strings. Errors are JSON with
+a clear message (`{"error": ..., "details": [...]}`), never a stack trace. Before any body
+is read: a body over `http_limits.MAX_BODY_BYTES` is 413, a `/v1` call without a valid
+token is 401 (even when malformed), and a method a path does not declare is 405 with
+`Allow`. The Telegram webhook router (runtime/executor/telegram.py) is mounted when the
+module and its deps exist.
 """
 
 from __future__ import annotations
@@ -13,22 +17,26 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from runtime.executor.api import api_router
+from runtime.executor.api import answers, api_router
 from runtime.executor.auth import TokenAuth
+from runtime.executor.http_limits import MAX_BODY_BYTES, BodyLimit
 from runtime.executor.service import ExecutorService
 
 log = logging.getLogger("tradewinds.executor.app")
+_PUBLIC = ("/v1/telegram/",)
 
 
-def create_app(service: ExecutorService) -> FastAPI:
+def create_app(service: ExecutorService, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     app = FastAPI(title="Tradewinds executor", version=service.version,
                   description="Arbitrage hot path and trading endpoints.")
     auth = TokenAuth(service.secrets)
 
-    @app.get("/health", tags=["ops"])
+    @app.get("/health", tags=["ops"], responses={503: {"description": "a check is failing"}})
     def health():
         checks = service.checks()
         ok = all(v == "ok" for v in checks.values())
@@ -37,19 +45,20 @@ def create_app(service: ExecutorService) -> FastAPI:
                 "halted": service.gate.halted}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.get("/ready", tags=["ops"])
+    @app.get("/ready", tags=["ops"], responses={503: {"description": "not reconciled yet, or no store"}})
     def ready():
         ok = service.reconciled and service.checks().get("store") == "ok"
         return JSONResponse({"ready": ok, "reconciled": service.reconciled}, status_code=200 if ok else 503)
 
     @app.middleware("http")
     async def authenticate_first(request: Request, call_next):
-        # before the body is parsed: an unauthenticated call is 401 even when malformed
+        # before the body is parsed: an unauthenticated call is 401 even when malformed;
+        # a method the path does not declare is 405 whoever asks (the routes are public)
         path = request.url.path
-        if path.startswith("/v1/") and not path.startswith("/v1/telegram/"):
-            if auth.identify(request.headers.get("authorization")) is None:
-                return JSONResponse({"error": "missing or invalid bearer token"}, status_code=401,
-                                    headers={"WWW-Authenticate": "Bearer"})
+        guarded = path.startswith("/v1/") and not path.startswith(_PUBLIC) and not _method_mismatch(app, request)
+        if guarded and auth.identify(request.headers.get("authorization")) is None:
+            return JSONResponse({"error": "missing or invalid bearer token"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
         return await call_next(request)
 
     app.include_router(api_router(service, auth))
@@ -58,7 +67,35 @@ def create_app(service: ExecutorService) -> FastAPI:
 
         app.include_router(telegram_router(service.telegram))
     _errors(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.openapi = lambda: _openapi(app)
     return app
+
+
+def _method_mismatch(app: FastAPI, request: Request) -> bool:
+    """The path is a route's, but not with this method (the router answers 405)."""
+    matches = [route.matches(request.scope)[0] for route in app.router.routes]
+    return Match.FULL not in matches and Match.PARTIAL in matches
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document plus the bearer scheme on `/v1` and the 413 of the body limit."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    doc.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http", "scheme": "bearer", "description": "`admin-token` or `read-token` (Secrets)"}
+    too_large = answers(413)[413]
+    for path, item in doc.get("paths", {}).items():
+        for method, operation in item.items():
+            if path.startswith("/v1/") and not path.startswith(_PUBLIC):
+                operation["security"] = [{"bearer": []}]
+            if method in ("post", "put", "patch") and "413" not in operation.get("responses", {}):
+                operation["responses"]["413"] = {
+                    "description": too_large["description"],
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    app.openapi_schema = doc
+    return doc
 
 
 def _errors(app: FastAPI) -> None:

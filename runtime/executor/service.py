@@ -178,7 +178,7 @@ class ExecutorService:
                 for p in positions(self.store) if p.quantity != Decimal(0) or p.realised_pnl != 0]
 
     # -- manual order valuation (the API's; added at the end for the lead) ---------------
-    def manual_valuation(self, venue: str, symbol: str, side) -> tuple[Decimal | None, Decimal | None]:
+    def manual_valuation(self, venue: str, symbol: str, side: str) -> tuple[Decimal | None, Decimal | None]:
         """(price, usd per unit of the quote) a manual order is valued at: the touch of
         `venue`'s current book on the side the order takes (ask for a buy, bid for a sell).
         LookupError when the venue is not configured or does not list the symbol; price None

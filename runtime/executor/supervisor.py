@@ -27,6 +27,7 @@ from runtime.executor.service import ExecutorService
 from shared.execution.arbitrage import ArbitrageEngine
 from shared.execution.claims import resolve_claims
 from shared.execution.reconcile import ReconcileReport, reconcile, reconcile_unknown
+from shared.execution.resume_legs import resume_waiting
 
 log = logging.getLogger("tradewinds.executor.supervisor")
 
@@ -105,6 +106,7 @@ class Supervisor:
             await asyncio.sleep(self.reconcile_retry_s)
         if not self.report.ok:
             log.warning("paper reconcile reported errors", extra={"errors": self.report.errors[:10]})
+        await asyncio.to_thread(self._resume_legs)
         await asyncio.to_thread(self._refresh)
         svc.reconciled = True
         self.publisher.start()
@@ -144,6 +146,14 @@ class Supervisor:
                 log.exception("periodic reconciliation failed")
             done += 1
 
+    def _resume_legs(self) -> None:
+        """Arbitrage legs whose outcome was unknown when the last process stopped: waiting
+        again (hedged as soon as reconciliation settles them), or hedged now if it already has."""
+        try:
+            resume_waiting(self.engine.legs, self.service.store, self.service.clock.now())
+        except Exception:  # never blocks trading: the legs stay flagged for reconciliation
+            log.exception("resuming the arbitrage legs left unknown failed")
+
     def reconcile_all(self) -> ReconcileReport:
         """Start-up: every active order and the venues' balances (`reconcile`), then every
         unresolved claim whose step never committed (`resolve_claims`)."""
@@ -161,6 +171,11 @@ class Supervisor:
         report = reconcile_unknown(svc.store, self.accounts, svc.clock)
         if self.claims is not None:
             resolve_claims(svc.store, self.claims, self.accounts, svc.clock, self.claim_grace_s, report)
+        for ex in report.executions:  # a leg of an arbitrage learnt now: hedge its residual
+            try:
+                self.engine.legs.settle(ex)
+            except Exception:
+                log.exception("hedging after reconciliation failed", extra={"execution_id": ex.execution_id})
         if report.executions:
             try:
                 svc.publish_pending()

@@ -4,13 +4,16 @@ Thin entrypoint: check `X-Telegram-Bot-Api-Secret-Token` in constant time (missi
 401, wrong → 403, nothing read or changed), parse the Update, run
 `shared.notify.commands.handle_update`, then answer with sendMessage /
 answerCallbackQuery. Once authenticated the answer is always 200, so Telegram does not
-re-send an update we have handled (a re-sent one is skipped by its update_id anyway).
+re-send an update forever: one we cannot read (not JSON, not an Update, nested deeper
+than the JSON parser's recursion limit) is logged and ignored, one whose handling fails is
+logged with the error and dropped (the operator sends the command again); a re-sent
+update is skipped by its update_id anyway. In the executor app a body over its size limit
+is 413 before anything reads it (Telegram's updates are far smaller).
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,16 +46,23 @@ class TelegramDeps:
 def telegram_router(deps: TelegramDeps) -> APIRouter:
     router = APIRouter()
 
-    @router.post("/v1/telegram/webhook")
+    @router.post("/v1/telegram/webhook", responses={
+        200: {"description": "the update was taken (handled, or ignored and logged)"},
+        401: {"description": "missing secret token"}, 403: {"description": "wrong secret token"},
+        503: {"description": "the webhook secret is not configured"}})
     async def telegram_webhook(request: Request) -> dict:
         _authenticate(request.headers.get(SECRET_HEADER), deps)
-        try:
-            update = Update.model_validate(json.loads(await request.body()))
-        except (ValueError, ValidationError) as exc:
+        try:  # pydantic's JSON parser: a recursion limit, never a RecursionError
+            update = Update.model_validate_json(await request.body())
+        except (ValueError, ValidationError, RecursionError) as exc:
             log.warning("unreadable telegram update ignored", extra={"error": str(exc)[:200]})
             return {"ok": True}
-        replies = await run_in_threadpool(handle_update, update, deps.commands)
-        await run_in_threadpool(_answer, deps.bot, replies)
+        try:
+            replies = await run_in_threadpool(handle_update, update, deps.commands)
+            await run_in_threadpool(_answer, deps.bot, replies)
+        except Exception as exc:
+            log.exception("telegram update failed; dropped", extra={
+                "update_id": update.update_id, "error": f"{type(exc).__name__}: {str(exc)[:200]}"})
         return {"ok": True}
 
     return router

@@ -36,7 +36,7 @@ from shared.notify.format import risk_halt, risk_resume
 from shared.ports import Clock, Store, Transaction
 from shared.rebalance import transfers
 from shared.rebalance.evidence import gather as gather_evidence
-from shared.risk import daily, exposure, panic, rules, triggers
+from shared.risk import daily, exposure, panic, rules, settings, triggers
 from shared.risk import state as risk_state
 from shared.risk.config import RiskConfig, load_risk_config
 from shared.risk.sizing import order_size_usd
@@ -75,6 +75,9 @@ def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config", wit
 
 
 def handle(body: Message, envelope: Envelope, tx: Transaction, deps: RiskDeps) -> list[Message]:
+    config = settings.effective(tx, deps.config)  # the operator's limits over the file's
+    if config is not deps.config:
+        deps = replace(deps, config=config)
     if isinstance(body, Signal):
         return on_signal(body, envelope, tx, deps)
     if isinstance(body, Execution):
@@ -203,6 +206,7 @@ def _brake(tx, deps: RiskDeps, st, marks) -> list[Message]:
     fig = _figures(tx, deps, marks)
     days.refresh(tx, st.trading_day, fig)
     st = replace(st, peak_equity=str(max(Decimal(st.peak_equity or "0"), fig.nav)))
+    _equity_point(tx, deps, st, fig)
     trip = None if st.halted else panic.evaluate(st, fig.total, deps.config.panic)
     if trip is None:
         risk_state.save(tx, st)
@@ -218,6 +222,14 @@ def _brake(tx, deps: RiskDeps, st, marks) -> list[Message]:
                 args=dict(trip.figures, cause=trip.cause), issued_at=now),
         risk_halt(trip.reason, {"cause": trip.cause, **trip.figures}, now, actor="panic_brake"),
     ]
+
+
+def _equity_point(tx, deps: RiskDeps, st, fig: nav.Figures) -> None:
+    """One point per minute of the equity curve (`/v1/equity`, the console's chart)."""
+    now = deps.clock.now()
+    tx.put("equity", now.strftime("%Y%m%dT%H%M"), {
+        "at": now.replace(second=0, microsecond=0).isoformat(), "nav": str(fig.nav),
+        "total_pnl": str(fig.total), "hold": str(fig.hold), "pnl_today": str(st.daily_pnl(fig.total))})
 
 
 # -- control -----------------------------------------------------------------------------

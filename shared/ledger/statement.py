@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from shared.contracts import client_order_id
 from shared.ledger import nav
 from shared.ledger.summary import figures
 from shared.ports import Store
@@ -33,8 +32,7 @@ def arbitrage_results(store: Store, start: str = "", end: str = "") -> list[Deci
     for _, doc in store.query("arbitrage"):
         if (start and doc["detected_at"] < start) or (end and doc["detected_at"] >= end):
             continue
-        opp_id = f"{doc['key']}@{doc['detected_at']}"
-        ids = [client_order_id(opp_id, f"leg{i}") for i in range(len(doc.get("legs", [])))]
+        ids = [leg for leg in doc.get("legs", []) if isinstance(leg, str)]  # client order ids
         ids += list(doc.get("hedges", []))
         if any(i in by_order for i in ids):
             out.append(sum((by_order.get(i, ZERO) for i in ids), ZERO))

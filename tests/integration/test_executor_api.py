@@ -14,14 +14,24 @@ from runtime.executor.service import ExecutorService
 from shared.adapters.local.secrets import EnvFileSecrets
 from shared.contracts import Command, Control, wrap
 from shared.errors import PermanentError
+from shared.execution.breaker import Breakers
 from shared.execution.paper import PaperExchange
 from shared.execution.pretrade import PreTradeGate
+from shared.execution.routing import GuardedVenues, RejectTracker, Router
 from shared.handlers import executor
+from shared.risk.config import Limits
 from tests.executor_fixtures import Counting, book
 
 pytestmark = pytest.mark.timeout(30)
 ADMIN, READ = "admin-" + "x" * 30, "read-" + "y" * 30
 BOOK = book("binance", "BTC/USDT", [("99", 50)], [("100", 500)])
+# a second venue listing BTC/USDT and ETH/USDT (binance lists only BTC/USDT here)
+BOOKS = {("binance", "BTC/USDT"): BOOK,
+         ("okx", "BTC/USDT"): book("okx", "BTC/USDT", [("99", 50)], [("100", 500)]),
+         ("okx", "ETH/USDT"): book("okx", "ETH/USDT", [("4", 50)], [("5", 500)])}
+VENUES_OF = {"BTC/USDT": ["binance", "okx"], "ETH/USDT": ["okx"]}
+LIMITS = Limits(max_order_usd=2500, max_position_usd=10_000, max_gross_exposure_usd=20_000,
+                max_venue_exposure_usd=10_000, max_open_orders=10, min_confidence=0.5, max_daily_loss_pct=3)
 ORDER = {"idempotency_key": "manual-0001", "venue": "binance", "symbol": "BTC/USDT", "side": "buy",
          "quantity": "0.5", "reference_price": "100"}
 HALT = {"reason": "manual check", "operator": "alice"}
@@ -48,9 +58,13 @@ ENDPOINTS = [
 def env(store, clock, bus):
     secrets = EnvFileSecrets(environ={"TW_SECRET_ADMIN_TOKEN": ADMIN, "TW_SECRET_READ_TOKEN": READ},
                              secrets_dir="/nonexistent")
-    paper = Counting(PaperExchange(books=lambda v, s: BOOK, fees_bps={"binance": Decimal(10)}, clock=clock))
-    gate = PreTradeGate(clock)
-    deps = executor.ExecutorDeps(venue=paper, clock=clock, gate=gate)
+    paper = Counting(PaperExchange(books=lambda v, s: BOOKS[(v, s)],
+                                   fees_bps={"binance": Decimal(10), "okx": Decimal(10)}, clock=clock))
+    gate = PreTradeGate(clock, limits=LIMITS)
+    guarded = GuardedVenues({"binance": paper, "okx": paper}, clock, Breakers(clock), RejectTracker())
+    router = Router(guarded, lambda v, s: BOOKS.get((v, s)), {"binance": Decimal(10), "okx": Decimal(10)},
+                    VENUES_OF)
+    deps = executor.ExecutorDeps(venue=paper, clock=clock, gate=gate, router=router)
     controls = []
     bus.subscribe("risk-control", lambda e: controls.append(e.decode()))
     service = ExecutorService(store=store, bus=bus, clock=clock, secrets=secrets, gate=gate, orders=deps,
@@ -96,7 +110,7 @@ def test_every_endpoint_refuses_unauthenticated_and_malformed_calls_and_changes_
 
 
 def test_read_token_cannot_use_admin_endpoints(env, store):
-    client, service, paper, _ = env
+    client, _service, paper, _ = env
     before = snapshot(store)
     for method, path, body in (("POST", "/v1/orders", ORDER), ("POST", "/v1/halt", HALT),
                                ("POST", "/v1/resume", HALT), ("POST", "/v1/dlq/requeue", {"keys": None})):
@@ -143,7 +157,7 @@ def test_halt_and_resume_are_recorded_with_who_and_why_and_published(env, store,
 
 
 def test_resume_without_a_halt_and_a_second_halt_change_nothing(env, store, bus):
-    client, service, _, controls = env
+    client, _service, _, controls = env
     r = client.post("/v1/resume", json={"reason": "just in case"}, headers=auth(ADMIN))
     assert r.status_code == 200 and r.json()["changed"] is False
     assert store.get("state", "risk") is None or not store.get("state", "risk").get("resumed_by")
@@ -156,7 +170,7 @@ def test_resume_without_a_halt_and_a_second_halt_change_nothing(env, store, bus)
 
 
 def test_manual_order_is_idempotent_and_readable(env, store):
-    client, service, paper, _ = env
+    client, _service, paper, _ = env
     r1 = client.post("/v1/orders", json=ORDER, headers=auth(ADMIN))
     assert r1.status_code == 201, r1.text
     body = r1.json()
@@ -258,3 +272,174 @@ def test_executions_settled_by_reconciliation_are_published_once(env, store, bus
     bus.drain()
     [ex] = got
     assert ex.client_order_id == lost.client_order_id and ex.filled_quantity == 0 and ex.status.value == "failed"
+
+
+# -- issue 13.13: a manual order is valued at the venue's book -----------------------------
+def test_a_manual_order_is_valued_at_the_venue_book_not_at_the_client_reference_price(env, store):
+    client, _service, paper, _ = env
+    # 130 BTC at binance's ask 100 = 13,000 USDT > max_order_usd 2,500, whatever reference_price says
+    r = client.post("/v1/orders", json={**ORDER, "quantity": "130", "reference_price": "1"}, headers=auth(ADMIN))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == "order refused: max_order_usd: 13000.00 > 2500"
+    # a sell IOC limited at 1 is still worth 130 x bid 99 = 12,870 USDT
+    sell = {**ORDER, "idempotency_key": "manual-0002", "side": "sell", "quantity": "130",
+            "order_type": "limit_ioc", "limit_price": "1"}
+    r = client.post("/v1/orders", json=sell, headers=auth(ADMIN))
+    assert r.status_code == 422 and r.json()["error"] == "order refused: max_order_usd: 12870.00 > 2500"
+    assert paper.sent == [] and store.query("orders") == []
+    # 25 BTC x ask 100 = 2,500: at the limit, allowed; the order carries the book price
+    r = client.post("/v1/orders", json={**ORDER, "idempotency_key": "manual-0003", "quantity": "25",
+                                        "reference_price": "1"}, headers=auth(ADMIN))
+    assert r.status_code == 201, r.text
+    # sent as an iceberg of 1,000 USDT slices: 10 + 10 + 5 BTC, each priced from the book
+    assert [(o.quantity, o.reference_price) for o in paper.sent] == [
+        (Decimal(10), Decimal(100)), (Decimal(10), Decimal(100)), (Decimal(5), Decimal(100))]
+
+
+@pytest.mark.parametrize("venue, symbol, error", [
+    ("binanse", "BTC/USDT", "unknown venue 'binanse': configured are ['binance', 'okx']"),
+    ("binance", "ETH/USDT", "venue 'binance' does not list ETH/USDT"),
+    ("binance", "DOGE/USDT", "venue 'binance' does not list DOGE/USDT"),
+])
+def test_an_unknown_venue_or_symbol_is_422_never_rerouted(env, store, venue, symbol, error):
+    client, _service, paper, _ = env
+    r = client.post("/v1/orders", json={**ORDER, "venue": venue, "symbol": symbol}, headers=auth(ADMIN))
+    assert r.status_code == 422 and r.json() == {"error": error}
+    assert paper.sent == [] and store.query("orders") == []
+
+
+def test_no_current_book_is_503_and_nothing_is_sent(env, store, monkeypatch):
+    client, _service, paper, _ = env
+    monkeypatch.delitem(BOOKS, ("binance", "BTC/USDT"))
+    r = client.post("/v1/orders", json=ORDER, headers=auth(ADMIN))
+    assert r.status_code == 503 and r.json() == {"error": "no current book for BTC/USDT on binance"}
+    assert paper.sent == [] and store.query("orders") == []
+
+
+# -- issue 14.7: the API says what it accepts -----------------------------------------------
+@pytest.mark.parametrize("field, value", [
+    ("quantity", ""), ("quantity", "1_000"), ("quantity", "\u0661\u0660"), ("quantity", 1), ("quantity", 0.5),
+    ("quantity", "1e3"), ("quantity", "+1"), ("quantity", " 1"), ("quantity", "1\n"), ("quantity", "0.5."),
+    ("quantity", "0.1234567890123"), ("limit_price", "\u0661\u0660\u0660"), ("reference_price", "1_00"),
+])
+def test_amounts_are_ascii_decimal_strings(env, field, value):
+    client, _service, paper, _ = env
+    body = {**ORDER, field: value, **({"order_type": "limit_ioc"} if field != "limit_price" else {})}
+    body.setdefault("limit_price", "100")
+    r = client.post("/v1/orders", json=body, headers=auth(ADMIN))
+    assert r.status_code == 422, (field, value, r.text)
+    assert paper.sent == []
+
+
+def test_the_openapi_document_lists_every_answer_and_types_amounts_as_decimal_strings(env):
+    import re
+
+    client, *_ = env
+    spec = client.get("/openapi.json").json()
+    post = spec["paths"]["/v1/orders"]["post"]
+    assert {"200", "201", "400", "401", "403", "413", "422", "500", "503"} <= set(post["responses"])
+    assert post["security"] == [{"bearer": []}]
+    props = spec["components"]["schemas"]["ManualOrder"]["properties"]
+    quantity = props["quantity"]
+    assert quantity["type"] == "string" and "anyOf" not in quantity
+    pattern = re.compile(quantity["pattern"])
+    for good in ("1", "0.015", "60125.5", "000001.000000000001"):
+        assert pattern.search(good), good
+    for bad in ("", "1_000", "\u0661\u0660", "1e3", "-1", ".5", "1.", "1.0000000000001"):
+        assert not pattern.search(bad), bad
+    for price in ("limit_price", "reference_price"):
+        assert any(v.get("pattern") == quantity["pattern"] for v in props[price]["anyOf"]), props[price]
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            assert "500" in op["responses"] or path in ("/health", "/ready"), (method, path)
+            assert "422" not in op["responses"] or \
+                op["responses"]["422"]["content"]["application/json"]["schema"] == \
+                {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+
+
+@pytest.mark.parametrize("method, path", [
+    ("PUT", "/v1/orders"), ("DELETE", "/v1/orders/tw0000000000"), ("PATCH", "/v1/halt"),
+    ("POST", "/v1/positions"), ("DELETE", "/v1/dlq"), ("GET", "/v1/dlq/requeue"), ("POST", "/health"),
+])
+@pytest.mark.parametrize("token", [None, READ, ADMIN])
+def test_undeclared_methods_are_405_with_allow(env, store, method, path, token):
+    client, _service, paper, _ = env
+    before = snapshot(store)
+    r = client.request(method, path, json={}, headers=auth(token) if token else {})
+    assert r.status_code == 405, r.text
+    assert r.json() == {"error": "Method Not Allowed"} and r.headers["allow"]
+    assert snapshot(store) == before and paper.sent == []
+
+
+def test_unknown_v1_paths_stay_401_without_a_token(env):
+    client, *_ = env
+    assert client.get("/v1/nothing-here").status_code == 401
+    assert client.get("/v1/nothing-here", headers=auth(READ)).status_code == 404
+
+
+class _Requeues:
+    def __init__(self):
+        self.calls = []
+
+    def dead_letters(self, status="dead"):
+        return []
+
+    def requeue(self, keys=None):
+        self.calls.append(keys)
+        return 0
+
+
+def test_a_huge_requeue_body_is_refused_before_it_is_read(env):
+    import asyncio
+
+    from runtime.executor.http_limits import MAX_BODY_BYTES
+
+    client, service, *_ = env
+    service.dlq = _Requeues()
+    big = json.dumps({"keys": ["k" * 200] * 110_000}).encode()  # ~22 MB
+    assert len(big) > 22_000_000
+    r = client.post("/v1/dlq/requeue", content=big, headers={**auth(ADMIN), "content-type": "application/json"})
+    assert r.status_code == 413 and r.json() == {"error": f"request body larger than {MAX_BODY_BYTES} bytes"}
+    # without a Content-Length (chunked): read only up to the limit, then refused
+    pulled, sent = [], []
+    chunk = b"x" * 65_536
+
+    async def receive():
+        pulled.append(len(chunk))
+        return {"type": "http.request", "body": chunk, "more_body": True}  # would never end
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/dlq/requeue", "raw_path": b"/v1/dlq/requeue", "query_string": b"",
+             "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 1),
+             "headers": [(b"authorization", f"Bearer {ADMIN}".encode()), (b"content-type", b"application/json")]}
+    asyncio.run(client.app(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert sum(pulled) <= MAX_BODY_BYTES + len(chunk)  # 5 chunks of 64 KiB: 327,680 bytes, not 22 MB
+    assert service.dlq.calls == []
+    # a chunked body under the limit reaches the app whole
+    parts, sent[:] = [b'{"keys": ', b'["risk-control:chunked"]', b"}"], []
+
+    async def receive_small():
+        return {"type": "http.request", "body": parts.pop(0), "more_body": bool(parts)}
+
+    asyncio.run(client.app(scope, receive_small, send))
+    assert sent[0]["status"] == 200 and service.dlq.calls == [["risk-control:chunked"]]
+    service.dlq.calls.clear()
+    # a requeue that fits is served; its keys are bounded too
+    ok = client.post("/v1/dlq/requeue", json={"keys": ["risk-control:abc"]}, headers=auth(ADMIN))
+    assert ok.status_code == 200 and service.dlq.calls == [["risk-control:abc"]]
+    long_key = client.post("/v1/dlq/requeue", json={"keys": ["k" * 301]}, headers=auth(ADMIN))
+    assert long_key.status_code == 422
+
+
+def test_an_unreadable_body_is_a_declared_400(env):
+    client, _service, paper, _ = env
+    r = client.post("/v1/orders", content=b'{"venue": "\xff\xfe"}',
+                    headers={**auth(ADMIN), "content-type": "application/json"})
+    assert r.status_code == 400 and r.json() == {"error": "There was an error parsing the body"}, r.text
+    spec = client.get("/openapi.json").json()
+    assert str(r.status_code) in spec["paths"]["/v1/orders"]["post"]["responses"]
+    assert paper.sent == []

@@ -29,21 +29,21 @@ OPERATOR_CHAT, OPERATOR, STRANGER_CHAT, STRANGER = 1001, 42, 666, 13
 
 
 class Harness:
-    def __init__(self, telegram: FakeTelegram, http: httpx.Client):
+    def __init__(self, telegram: FakeTelegram, http: httpx.Client, commands_store=None):
         self.telegram = telegram
         self.clock = SimulatedClock(T0)
         self.store = SqliteStore(":memory:")
         self.bus = InProcessBus(load_topology(), self.clock, self.store)
         self.controls: list[Control] = []
         self.bus.subscribe("risk-control", lambda env: self.controls.append(env.decode()))
-        commands = CommandDeps(store=self.store, bus=self.bus, clock=self.clock,
+        commands = CommandDeps(store=commands_store or self.store, bus=self.bus, clock=self.clock,
                                allowed_chats=frozenset({OPERATOR_CHAT}))
         secrets = EnvFileSecrets(environ={"TW_SECRET_TELEGRAM_WEBHOOK_SECRET": SECRET})
         deps = TelegramDeps(commands=commands, bot=TelegramBotApi(TOKEN, http, telegram.url),
                             secrets=secrets)
         app = FastAPI()
         app.include_router(telegram_router(deps))
-        self.client = TestClient(app)
+        self.client = TestClient(app, raise_server_exceptions=False)
         self.next_id = 5000
 
     def post(self, update: dict, secret: str | None = SECRET) -> httpx.Response:
@@ -221,3 +221,40 @@ def test_a_button_pressed_in_a_foreign_chat_is_refused(h):
     [answer] = h.telegram.sent("answerCallbackQuery")
     assert answer["text"] == "Not allowed"
     assert h.audit()[0]["kind"] == "telegram_refused"
+
+
+@pytest.mark.parametrize("body", [
+    b'{"update_id": 9100, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"update_id": 9101, "message": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_000 + b"}",
+    b"[" * 1_000_000,
+    b'{"update_id": "not a number"}',
+    b"\xff\xfe not json",
+], ids=["nested-arrays", "nested-objects", "unclosed-arrays", "not-an-update", "not-utf8"])
+def test_an_unreadable_authenticated_update_is_answered_200_and_ignored(h, body):
+    r = h.client.post("/v1/telegram/webhook", content=body,
+                      headers={SECRET_HEADER: SECRET, "content-type": "application/json"})
+    assert r.status_code == 200 and r.json() == {"ok": True}, r.text[:200]
+    assert h.telegram.requests == [] and h.audit() == [] and h.controls == []
+    assert h.store.query("processed") == []
+
+
+class BrokenStore:
+    """The Store port while the database is down: every call fails."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("store unavailable")
+
+        return fail
+
+
+def test_an_update_whose_handling_fails_is_still_answered_200():
+    server = FakeTelegram().start()
+    try:
+        with httpx.Client() as http:
+            broken = Harness(server, http, commands_store=BrokenStore())
+            r = broken.command("/halt the store is down")
+            assert r.status_code == 200 and r.json() == {"ok": True}
+            assert broken.controls == [] and broken.store.get("state", "risk") is None
+    finally:
+        server.stop()

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from itertools import pairwise
 
 from shared.contracts import (
     BookLevel,
@@ -15,7 +16,7 @@ from shared.contracts import (
     client_order_id,
     wrap,
 )
-from shared.delivery import run_step
+from shared.delivery import accepting, run_step
 from shared.errors import PermanentError, TransientError
 from shared.execution.paper import PaperExchange
 from shared.handlers import executor
@@ -43,7 +44,7 @@ def test_transient_failure_is_redelivered_with_backoff_then_processed_once(bus, 
         clock.advance(1)
         bus.drain()
     assert len(calls) == 3
-    gaps = [(b - a).total_seconds() for a, b in zip(calls, calls[1:])]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(calls)]
     assert gaps[1] > gaps[0]  # exponential
     assert bus.stats["risk-control"]["acked"] == 1
     assert bus.dead_letters() == []
@@ -172,3 +173,56 @@ def test_a_crash_between_commit_and_publish_is_healed_by_the_redelivery(bus, sto
     assert effects == [cause.id] and len(out) == 1 and published == [out[0].envelope.id]
     assert store.get("outbox", f"signal:{cause.id}")["sent"] is True
     assert run() == []  # a third copy does nothing
+
+
+def _executor_on(bus, store, clock, topology, subscription, sent):
+    class CountingPaper(PaperExchange):
+        def execute(self, order):
+            sent.append(order.client_order_id)
+            return super().execute(order)
+
+    paper = CountingPaper(books=lambda v, s: _book(), fees_bps={"binance": Decimal(10)}, clock=clock)
+    deps = executor.ExecutorDeps(venue=paper, clock=clock)
+    bus.subscribe(subscription, accepting(topology, subscription, lambda env: run_step(
+        env, consumer="executor", handle=partial(executor.handle, deps=deps), store=store, bus=bus,
+        clock=clock, topology=topology)))
+
+
+def test_an_order_on_control_is_dead_lettered_with_its_reason_not_executed(bus, store, clock, topology):
+    sent = []
+    _executor_on(bus, store, clock, topology, "executor-control", sent)
+    _executor_on(bus, store, clock, topology, "executor-orders", sent)
+    order = Order(client_order_id=client_order_id("forged-1"), venue="binance", symbol="BTC/USDT",
+                  side=Side.BUY, quantity=Decimal(1), reference_price=Decimal(101), created_at=T)
+    bus.publish("control", wrap(order, ts=T, id="forged-on-control"))
+    bus.drain()
+    assert sent == [] and store.get("orders", order.client_order_id) is None
+    assert store.get("processed", "executor:forged-on-control") is None  # nothing claimed
+    [dead] = bus.dead_letters()
+    assert dead["subscription"] == "executor-control" and dead["type"] == "order" and dead["attempts"] == 1
+    assert dead["reason"] == "permanent: wrong type for topic: control carries ['control'], not 'order'"
+    # the same order on its own topic is executed, once
+    bus.publish("orders", wrap(order, ts=T, id="order-on-orders"))
+    bus.drain()
+    assert sent == [order.client_order_id] and len(bus.dead_letters()) == 1
+
+
+def test_run_step_refuses_a_wrong_type_for_the_topic_before_claiming(store, bus, clock, topology):
+    handled = []
+    order = Order(client_order_id=client_order_id("forged-2"), venue="binance", symbol="BTC/USDT",
+                  side=Side.BUY, quantity=Decimal(1), reference_price=Decimal(101), created_at=T)
+    step = partial(run_step, consumer="executor", handle=lambda body, e, tx: handled.append(body) or [],
+                   store=store, bus=bus, clock=clock, topology=topology)
+    for topic, kind in (("control", "order"), ("executions", "order"), ("market-bars", "order")):
+        try:
+            step(wrap(order, ts=T, id=f"on-{topic}"), topic=topic)
+        except PermanentError as exc:
+            assert str(exc).startswith(f"wrong type for topic: {topic} carries") and f"not '{kind}'" in str(exc)
+        else:
+            raise AssertionError(f"an order on {topic} was accepted")
+    try:
+        step(wrap(order, ts=T, id="on-nowhere"), topic="no-such-topic")
+    except PermanentError as exc:
+        assert str(exc) == "unknown topic 'no-such-topic'"
+    assert handled == [] and store.query("processed") == []
+    assert step(wrap(order, ts=T, id="on-orders"), topic="orders") == [] and len(handled) == 1

@@ -159,3 +159,21 @@ def test_importing_the_functions_module_stays_light():
              or m.startswith(("google.cloud.pubsub", "google.cloud.firestore", "google.cloud.secretmanager"))]
     assert heavy == []
     assert "functions.entry" in modules
+
+
+def test_a_message_of_the_wrong_type_for_its_topic_is_dead_lettered_not_run(wired):
+    """A Control pushed through the optimizer's subscription (topic optimizer-requests carries
+    only optimizer_request) is refused before the step runs: no job, no claim, one dead letter
+    on the topic it came from (pushed to <url>/projects/P/topics/T, as Terraform and the local
+    stack configure the push subscriptions)."""
+    from shared.contracts import Command, Control
+
+    store, bus = wired
+    env = wrap(Control(command=Command.HALT, reason="forged", actor="nobody", issued_at=T0), ts=T0, id="ctl-1")
+    c = client("optimizer")
+    body = {"message": {**message(env), "message_id": "77"},
+            "subscription": "projects/p/subscriptions/optimizer-requests"}
+    assert c.post("/projects/p/topics/optimizer-requests", json=body).status_code == 200
+    [(topic, _attrs, reason)] = bus.dead
+    assert topic == "optimizer-requests" and "wrong type for topic" in reason and "'control'" in reason
+    assert store.query("optimizer_jobs") == [] and store.query("processed") == []

@@ -45,3 +45,45 @@ def test_secrets_never_reach_a_log_line():
     assert json.loads(line)["api_key"] == "[redacted]"
     pretty = emit(pretty=True, admin_token="s3cr3t")
     assert "s3cr3t" not in pretty and pretty.startswith("WARNING")
+
+
+def test_http_libraries_stay_quiet_whatever_the_root_level():
+    names = ("httpx", "httpcore", "urllib3", "requests", "telegram")
+    saved = {n: logging.getLogger(n).level for n in names}
+    try:
+        for name in names:  # as in a fresh process
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        logs.configure(level="DEBUG", stream=io.StringIO())
+        assert logging.getLogger().isEnabledFor(logging.DEBUG)
+        for name in names:  # httpx's INFO request line prints the whole URL
+            assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+        assert not logging.getLogger("urllib3").isEnabledFor(logging.WARNING)  # its retry line has the path
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def test_urls_are_logged_as_scheme_and_host_only():
+    slack = "https://hooks.slack.com/services/T0/B0/s3cr3tHOOK"
+    bot = "https://api.telegram.org/bot123:TOKENxyz/sendMessage"
+    hook = "https://ops:PASSw0rd@example.org:8443/notify?token=QUERYtok"
+    stream = io.StringIO()
+    logs.configure(level="INFO", stream=stream)
+    log = logging.getLogger("tradewinds.test")
+    log.warning("posting to %s", slack, extra={"target": bot})
+    try:
+        raise ValueError(f"Client error '404 Not Found' for url '{hook}'")
+    except ValueError:
+        log.exception("send failed")
+    logs.configure(pretty=True, level="INFO", stream=stream)
+    log.warning("pretty %s", bot, extra={"target": hook})
+    out = stream.getvalue()
+    for secret in ("s3cr3tHOOK", "TOKENxyz", "PASSw0rd", "QUERYtok", "/services/", "ops:"):
+        assert secret not in out, secret
+    first, second = (json.loads(line) for line in out.splitlines()[:2])
+    assert first["message"] == "posting to https://hooks.slack.com/…"
+    assert first["target"] == "https://api.telegram.org/…"
+    assert "for url 'https://example.org:8443/…'" in second["exception"]
+    assert out.splitlines()[2] == "WARNING  tradewinds.test: pretty https://api.telegram.org/… " \
+                                  "target=https://example.org:8443/…"
+    assert logs.scrub_urls("emulator at http://localhost:8085 is up") == "emulator at http://localhost:8085 is up"

@@ -232,7 +232,11 @@ def test_for_each_expressions_reference_the_topology_locals():
     assert resources["google_secret_manager_secret.this"]["for_each"] == "${local.secret_ids}"
     assert resources["google_secret_manager_secret_iam_member.access"]["for_each"] == "${local.secret_access}"
     push = modules["push_subscription"]
-    assert push["push_endpoint"] == "${module.function[each.value.consumer].uri}"
+    # pushed to <function URL>/projects/P/topics/T, as the local stack does: the functions-framework
+    # names the topic in the CloudEvent, so a message of the wrong type for it is dead-lettered
+    assert push["push_endpoint"] == ("${module.function[each.value.consumer].uri}/projects/${var.project_id}"
+                                     "/topics/${module.topic[each.value.topic].name}")
+    assert push["audience"] == "${module.function[each.value.consumer].uri}"
     assert push["dead_letter_topic_id"] == "${module.topic[each.value.topic].dead_letter_topic_id}"
     assert push["max_delivery_attempts"] == "${each.value.max_delivery_attempts}"
     assert modules["pull_subscription"]["exactly_once"] == "${each.value.exactly_once}"

@@ -29,6 +29,7 @@ from google.protobuf import duration_pb2
 
 from infra.topology import Subscription, Topology, seconds
 from shared.contracts import Envelope, from_wire
+from shared.delivery import check_topic
 from shared.errors import PermanentError
 from shared.logs import bind_trace
 from shared.ports import Handler
@@ -132,6 +133,7 @@ class PubSubBus:
                     message.data, attributes, message_id=message.message_id,
                     publish_time=message.publish_time.astimezone(UTC),
                 )
+                check_topic(envelope, sub.topic, self.topology)  # a type its topic does not carry
                 handler(envelope)
             except PermanentError as exc:
                 log.error("permanent error: dead-lettering", extra={

@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from infra.topology import Subscription, Topology
 from shared.contracts import Envelope
+from shared.delivery import check_topic
 from shared.errors import PermanentError
 from shared.ports import Clock, Handler, Store
 
@@ -117,6 +118,7 @@ class InProcessBus:
         handler = self._handlers[item.subscription]
         started = time.perf_counter()
         try:
+            check_topic(item.envelope, sub.topic, self.topology)  # an Order on `control`: dead letter
             handler(item.envelope)
         except PermanentError as exc:
             self._dead_letter(sub, item, f"permanent: {exc}")

@@ -21,7 +21,7 @@ resource "google_pubsub_subscription" "this" {
 
     oidc_token {
       service_account_email = var.invoker_service_account_email
-      audience              = var.push_endpoint
+      audience              = coalesce(var.audience, var.push_endpoint)
     }
   }
 

@@ -18,13 +18,19 @@ variable "dead_letter_topic_id" {
 }
 
 variable "push_endpoint" {
-  description = "HTTPS URL of the consuming Cloud Function (also the OIDC audience)."
+  description = "HTTPS URL the messages are pushed to: the consuming function's URL with /projects/P/topics/T appended, so the functions-framework names the source topic in the CloudEvent (a message of the wrong type for its topic is then dead-lettered)."
   type        = string
 
   validation {
     condition     = startswith(var.push_endpoint, "https://")
     error_message = "Push endpoints must be HTTPS."
   }
+}
+
+variable "audience" {
+  description = "OIDC audience of the push token: the receiving service's URL (default: push_endpoint)."
+  type        = string
+  default     = null
 }
 
 variable "invoker_service_account_email" {

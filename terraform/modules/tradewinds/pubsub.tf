@@ -34,7 +34,8 @@ module "push_subscription" {
   name                          = each.key
   topic_id                      = module.topic[each.value.topic].id
   dead_letter_topic_id          = module.topic[each.value.topic].dead_letter_topic_id
-  push_endpoint                 = module.function[each.value.consumer].uri
+  push_endpoint                 = "${module.function[each.value.consumer].uri}/projects/${var.project_id}/topics/${module.topic[each.value.topic].name}"
+  audience                      = module.function[each.value.consumer].uri
   invoker_service_account_email = google_service_account.this["push-${each.value.consumer}"].email
   pubsub_service_agent_email    = google_project_service_identity.pubsub.email
   grant_dead_letter_publisher   = false
