@@ -4,7 +4,8 @@ For every order the store holds as new/open/partially_filled, the venue is asked
 (`fetch_order` by venue id, else by client order id, else its open orders) and the record
 is moved along the state machine to what the venue says; an order the venue never saw is
 `failed`. Open orders on the venue that the store does not know are adopted. Balances are
-overwritten with the venue's totals, and a strategy position (`positions/{venue}:{symbol}`)
+overwritten with the venue's totals (once the ledger has started, the difference is booked as a
+`correction` flow, so the PnL still reconciles with the balances), and a strategy position (`positions/{venue}:{symbol}`)
 larger than the venue's base balance is clamped to it; the arbitrage book
 (`positions/{venue}:{symbol}:arb`, signed relative inventory whose legs net out across venues)
 is never clamped: no balance bounds it, and clamping it would move PnL with no fill. Every correction is listed in the report and in `audit/`.
@@ -44,6 +45,7 @@ from shared.execution.lifecycle import (
     load,
     save,
 )
+from shared.ledger import balances
 from shared.ports import Clock, Exchange, Store
 
 log = logging.getLogger("tradewinds.executor.reconcile")
@@ -246,6 +248,19 @@ def _adopt(store: Store, venue: str, ex: Exchange, report: ReconcileReport, now)
         report.adopted.append(cid)
 
 
+def _correct_balance(store: Store, venue: str, asset: str, amount: Decimal, now) -> None:
+    """The venue's total becomes ours. Once the ledger has started, the difference is a flow
+    of its own (`correction`), so the PnL still reconciles with the balances; before that
+    (a live account met for the first time) it is simply the balance the ledger starts from."""
+    with store.transaction() as tx:
+        current = balances.balance(tx, venue, asset)
+        if amount != current and balances.load_pnl(tx).started:
+            balances.adjust_balance(tx, venue, asset, amount - current, "correction")
+        doc = tx.get("balances", f"{venue}:{asset}") or {}
+        tx.put("balances", f"{venue}:{asset}", {**doc, "venue": venue, "asset": asset, "total": str(amount),
+                                                "reconciled_at": now.isoformat()})
+
+
 def _balances(store: Store, venue: str, ex: Exchange, report: ReconcileReport, now) -> None:
     totals = ex.fetch_balance().get("total") or {}
     seen = {}
@@ -253,8 +268,7 @@ def _balances(store: Store, venue: str, ex: Exchange, report: ReconcileReport, n
         if amount is None:
             continue
         seen[asset] = str(_dec(amount))
-        store.put("balances", f"{venue}:{asset}", {"venue": venue, "asset": asset, "total": seen[asset],
-                                                  "reconciled_at": now.isoformat()})
+        _correct_balance(store, venue, asset, _dec(amount), now)
     report.balances[venue] = seen
     for doc_id, doc in store.query("positions", [("venue", "==", venue)]):
         if doc_id.endswith(ARB_SUFFIX):

@@ -184,6 +184,28 @@ def test_start_up_reconciliation_clamps_a_strategy_position_but_never_the_arbitr
     assert unrealised == D("30")
 
 
+def test_a_balance_corrected_by_reconciliation_is_a_flow_so_the_pnl_still_reconciles(store, clock):
+    from shared.execution.reconcile import reconcile
+    from shared.ledger import balances, nav
+    from shared.ledger.summary import figures
+    from shared.ledger.summary import reconcile as books_reconcile
+
+    # the ledger started with binance 1,000 USDT + 0.2 BTC; the venue now says 1,010 USDT, 0.2 BTC
+    with store.transaction() as tx:
+        balances.seed_balances(tx, ["binance"], {"USDT": D(1000), "BTC": D("0.2")})
+    store.put("marks", "BTC-USDT", {"price": "60000", "at": "2026-01-05T00:00:00+00:00"})
+    reconcile(store, {"binance": Balances({"USDT": "1010", "BTC": "0.2"})}, clock)
+    assert store.get("balances", "binance:USDT")["total"] == "1010"
+    ledger = nav.LedgerPnl.from_doc(store.get(*nav.DOC))
+    assert ledger.flows == {"correction": {"USDT": D(10)}}   # 1,010 - 1,000, and nothing for BTC
+    assert figures(store).total == D(10)                        # +10 USDT x 1
+    assert all(D(v["difference"]) == 0 for v in books_reconcile(store).values())
+    # a ledger not started yet (a live account met for the first time): its balance, no flow
+    fresh = type(store)(":memory:")
+    reconcile(fresh, {"okx": Balances({"USDT": "500"})}, clock)
+    assert fresh.get("balances", "okx:USDT")["total"] == "500" and fresh.get(*nav.DOC) is None
+
+
 # -- claims: sends whose step never committed ---------------------------------------------------
 class PaperLike:
     """A hand-written fake of the Exchange port answering by client order id from `orders`."""
