@@ -5,12 +5,18 @@ of transient dislocations (arrive as a Poisson process, open within one update, 
 exponentially with a random log-normal half-life: most close within seconds, a few
 linger), a spread multiplier and touch-size noise. Per minute: venue volume noise and
 the average trade size noise. Random streams are keyed by (seed, block, venue, symbol).
+
+Every dislocation drawn is also kept in `planted` (a record only: it draws no random
+number, so recording never changes the market). `Dislocation` is its readable form: a
+dislocation of one venue's symbol opens cross-exchange edges against the other venues
+listing the symbol and a triangle inconsistency on that venue.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -19,6 +25,32 @@ from shared.market.latent import stream
 
 _DISLOCATION_SIGMA = 0.7     # log-normal dispersion of dislocation half-lives
 _DISLOCATION_SPAN = 12.0     # an event is dropped after this many half-lives
+END_BPS = 1.0                # a dislocation has "ended" once its offset is below this
+
+
+@dataclass(frozen=True)
+class Dislocation:
+    """One planted dislocation: `venue` quotes `symbol` off the market by `bps` (signed:
+    + rich, its bids worth hitting; - cheap, its asks worth lifting) from `start`, the
+    offset halving every `half_life_s` until it is below END_BPS (`end`)."""
+
+    venue: str
+    symbol: str
+    start: datetime
+    bps: float
+    half_life_s: float
+
+    @property
+    def end(self) -> datetime:
+        size = abs(self.bps)
+        lives = min(math.log2(size / END_BPS), _DISLOCATION_SPAN) if size > END_BPS else 0.0
+        return self.start + timedelta(seconds=self.half_life_s * lives)
+
+    def offset_bps(self, at: datetime) -> float:
+        """The offset at `at` (0 before the start and after the end)."""
+        if at < self.start or at >= self.end:
+            return 0.0
+        return self.bps * 2.0 ** (-(at - self.start).total_seconds() / self.half_life_s)
 
 
 @dataclass
@@ -55,6 +87,7 @@ class PairProcess:
         self.noise_last = 0.0
         # active dislocations: absolute start step, amplitude, half-life in steps
         self.events: list[tuple[int, float, float]] = []
+        self.planted: list[tuple[int, float, float]] = []  # every one drawn (the record)
 
     def generate(self, block: int) -> PairRaw:
         n, m_count = self.n, self.minutes
@@ -80,7 +113,9 @@ class PairProcess:
             noise[k] = x
         self.noise_last = x
 
-        self.events.extend(zip(starts.tolist(), (sizes * signs).tolist(), lives.tolist()))
+        drawn = list(zip(starts.tolist(), (sizes * signs).tolist(), lives.tolist()))
+        self.events.extend(drawn)
+        self.planted.extend(drawn)
         dislocation = np.zeros(n)
         first, kept = block * n, []
         steps = np.arange(n, dtype=float)
@@ -93,3 +128,9 @@ class PairProcess:
                 kept.append((start, amp, life))
         self.events = kept
         return PairRaw(noise, dislocation, spread_mult, bid, ask, volume_noise, trade_noise)
+
+    def records(self, origin: datetime) -> list[Dislocation]:
+        """The planted dislocations as records (grid step 0 at `origin`)."""
+        step = timedelta(seconds=self.step_s)
+        return [Dislocation(self.venue, self.symbol, origin + start * step, amp * 1e4, life * self.step_s)
+                for start, amp, life in self.planted]

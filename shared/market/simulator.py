@@ -4,7 +4,9 @@ The market is generated in one-hour blocks on a fixed update grid (default 5 s),
 block's randomness keyed by (seed, block, name): the same seed gives bit-identical bars
 whatever steps the caller advances in. `advance(to)` is vectorised per block; L2 books
 are built only when asked for. Incidents (outages, stale books, latency spikes,
-planted crashes) come from a schedule tests and replays can set.
+planted crashes) come from a schedule tests and replays can set. `dislocations()` lists
+every venue dislocation planted so far (the record bench/arbitrage_capture.py scores
+the arbitrage engine against, with shared/market/oracle.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from shared.errors import ExchangeUnavailable
 from shared.market.bars import block_bars
 from shared.market.depth import QuotePoint, book_snapshot, book_top
 from shared.market.latent import LatentBlock, LatentProcess, stream
-from shared.market.microstructure import PairProcess, PairRaw
+from shared.market.microstructure import Dislocation, PairProcess, PairRaw
 from shared.market.quotes import PairQuotes, derive
 from shared.market.schedule import Schedule, Window, random_incidents, seconds
 from shared.market.ticks import Grid
@@ -249,6 +251,13 @@ class MarketSimulator:
         value = block.latent.logp[self._step % self.block_steps, self.latent.index(asset)]
         offset = self.schedule.overlay(asset, np.array([self._step_time(self._step).timestamp()]))
         return float(math.exp(value + (offset[0] if offset is not None else 0.0)))
+
+    def dislocations(self, until: datetime | None = None) -> list[Dislocation]:
+        """Every dislocation planted in the blocks generated so far (each block's are drawn
+        when it is generated), started at or before `until` (default: now), oldest first."""
+        until = self.now if until is None else until
+        out = [d for proc in self._pair_proc.values() for d in proc.records(self.origin) if d.start <= until]
+        return sorted(out, key=lambda d: (d.start, d.venue, d.symbol))
 
     def is_up(self, venue: str) -> bool:
         return venue in self._venue_cfg and not self.schedule.is_out(venue, self.now.timestamp())
