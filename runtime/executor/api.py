@@ -179,6 +179,11 @@ def _valued(service: ExecutorService, body: ManualOrder) -> Decimal:
     if price is None:
         raise HTTPException(503, f"no current book for {body.symbol} on {body.venue}")
     worst = max(price, body.limit_price) if body.limit_price is not None else price
+    if body.reduce_only:  # spot is long-only: only a sell within the position held reduces
+        held = Decimal(str((service.store.get("positions", f"{body.venue}:{body.symbol}") or {}).get("quantity") or 0))
+        if body.side is not Side.SELL or body.quantity > held:
+            raise HTTPException(422, f"reduce_only is for a sell of at most the position held "
+                                     f"({held} {body.symbol.split('/')[0]} on {body.venue})")
     if usd_per_quote is not None:
         refused = [r for r in service.gate.check(body.quantity * worst * usd_per_quote, reduces=body.reduce_only)
                    if not r.startswith("halted")]

@@ -56,6 +56,8 @@ class PaperAccount:
     (`PaperVenueState`), answered by client order id (or the venue id it gave) as a live venue
     would; the balances are the paper ledger's own."""
 
+    balances_are_ours = True  # its balances ARE the store's: reconciliation corrects nothing
+
     def __init__(self, venue: str, store: Store, state: PaperVenueState | None = None):
         self.id = self.venue = venue
         self.store, self.state = store, state

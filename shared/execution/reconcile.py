@@ -45,11 +45,12 @@ from shared.execution.lifecycle import (
     load,
     save,
 )
-from shared.ledger import balances
+from shared.ledger import balances, fees
 from shared.ports import Clock, Exchange, Store
 
 log = logging.getLogger("tradewinds.executor.reconcile")
 OUTBOX = "outbox"
+ZERO = Decimal(0)
 TOPICS = {"execution": "executions", "notification": "notifications"}
 NEEDS_NOTE = "needs reconciliation"  # the lifecycle's note on an order left open (unknown outcome)
 ARB_SUFFIX = ":arb"  # positions/{venue}:{symbol}:arb (shared.ledger.book.position_key)
@@ -248,14 +249,37 @@ def _adopt(store: Store, venue: str, ex: Exchange, report: ReconcileReport, now)
         report.adopted.append(cid)
 
 
-def _correct_balance(store: Store, venue: str, asset: str, amount: Decimal, now) -> None:
-    """The venue's total becomes ours. Once the ledger has started, the difference is a flow
-    of its own (`correction`), so the PnL still reconciles with the balances; before that
-    (a live account met for the first time) it is simply the balance the ledger starts from."""
+def _unbooked(store: Store, venue: str) -> dict[str, Decimal]:
+    """Per asset, what the Executions waiting in the outbox (not yet booked by the ledger) will
+    move on `venue`: the venue's totals include them already."""
+    out: dict[str, Decimal] = {}
+    for _, doc in store.query(OUTBOX, [("pending", "==", True)]):
+        for msg in doc.get("messages", []):
+            env = msg.get("envelope") or {}
+            body = env.get("body") or {}
+            if env.get("type") != "execution" or body.get("venue") != venue:
+                continue
+            ex = Execution.model_validate(body)
+            if ex.filled_quantity <= 0 or store.get("executions", ex.execution_id) is not None:
+                continue
+            for asset, delta in fees.terms(ex, {}).balances.items():
+                out[asset] = out.get(asset, ZERO) + delta
+    return out
+
+
+def _correct_balance(store: Store, venue: str, asset: str, amount: Decimal, pending: Decimal, now) -> None:
+    """The venue's total becomes ours. Once the ledger has started, what the total says beyond
+    our balance and the fills still to be booked (`pending`) is a flow of its own
+    (`correction`), so the PnL reconciles with the balances and a fill is never counted twice;
+    before that (a live account met for the first time) it is the balance the ledger starts from."""
     with store.transaction() as tx:
         current = balances.balance(tx, venue, asset)
-        if amount != current and balances.load_pnl(tx).started:
-            balances.adjust_balance(tx, venue, asset, amount - current, "correction")
+        started = balances.load_pnl(tx).started
+        if started:
+            difference = amount - pending - current
+            if difference:
+                balances.adjust_balance(tx, venue, asset, difference, "correction")
+            return  # the pending fills bring the balance to the venue's total when booked
         doc = tx.get("balances", f"{venue}:{asset}") or {}
         tx.put("balances", f"{venue}:{asset}", {**doc, "venue": venue, "asset": asset, "total": str(amount),
                                                 "reconciled_at": now.isoformat()})
@@ -264,11 +288,14 @@ def _correct_balance(store: Store, venue: str, asset: str, amount: Decimal, now)
 def _balances(store: Store, venue: str, ex: Exchange, report: ReconcileReport, now) -> None:
     totals = ex.fetch_balance().get("total") or {}
     seen = {}
+    ours = getattr(ex, "balances_are_ours", False)  # a paper account reads our own books: nothing to correct
+    pending = {} if ours else _unbooked(store, venue)
     for asset, amount in totals.items():
         if amount is None:
             continue
         seen[asset] = str(_dec(amount))
-        _correct_balance(store, venue, asset, _dec(amount), now)
+        if not ours:
+            _correct_balance(store, venue, asset, _dec(amount), pending.get(asset, ZERO), now)
     report.balances[venue] = seen
     for doc_id, doc in store.query("positions", [("venue", "==", venue)]):
         if doc_id.endswith(ARB_SUFFIX):

@@ -44,6 +44,7 @@ from shared.contracts import (
     Notification,
     Order,
     Severity,
+    Side,
 )
 from shared.execution import algos, lifecycle
 from shared.execution.claims import parent_scope
@@ -116,12 +117,13 @@ def on_order(order: Order, tx: Transaction, deps: ExecutorDeps) -> list[Message]
             "order_claims", order.client_order_id, {"at": now.isoformat(), "venue": order.venue}):
         return _sent_before(order, record, tx, deps, now)
     rate = usd_per_unit(order.symbol.partition("/")[2], partial(_price, tx, deps), deps.usd)
-    if rate is None and not order.reduce_only:
+    reduces = really_reduces(tx, order)
+    if rate is None and not reduces:
         reasons = [f"no_usd_price: no book or mark converts {order.symbol.partition('/')[2]} to {deps.usd}"]
     else:
         rate = rate or Decimal(1)
-        reasons = deps.gate.check(order.notional * rate, reduces=order.reduce_only)
-    if deps.halted and not order.reduce_only and not any(r.startswith("halted") for r in reasons):
+        reasons = deps.gate.check(order.notional * rate, reduces=reduces)
+    if deps.halted and not reduces and not any(r.startswith("halted") for r in reasons):
         reasons.insert(0, "halted: executor refuses new exposure")
     if reasons:
         ex = no_fill(order, now, ExecutionStatus.REJECTED, "; ".join(reasons))
@@ -153,6 +155,16 @@ def _unlisted(order: Order, deps: ExecutorDeps) -> str:
     if order.symbol not in listed[order.venue]:
         return f"{order.venue} does not list {order.symbol} (it lists {', '.join(sorted(listed[order.venue]))})"
     return ""
+
+
+def really_reduces(tx: Transaction, order: Order) -> bool:
+    """`reduce_only` is believed only for what it can be on spot (long-only): a SELL no larger
+    than the position held on that venue. A flagged BUY, or a sell beyond the position, is new
+    exposure and meets the size limit and the halt like any other order."""
+    if not order.reduce_only or order.side is not Side.SELL:
+        return False
+    doc = tx.get("positions", f"{order.venue}:{order.symbol}") or {}
+    return order.quantity <= Decimal(str(doc.get("quantity") or 0))
 
 
 def _settle(order: Order, record: lifecycle.OrderRecord, ex: Execution, tx: Transaction, now) -> list[Message]:

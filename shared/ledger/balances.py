@@ -38,16 +38,23 @@ def balance(tx: Transaction, venue: str, asset: str) -> Decimal:
 
 
 def seed_balances(tx: Transaction, venues: Iterable[str], start: Mapping[str, Decimal]) -> None:
-    """The paper portfolio every venue starts with; the ledger's start is fixed once."""
-    venues = list(venues)
+    """The paper portfolio every venue starts with. The ledger's start is fixed the first time;
+    a balance seeded later (a venue added on a resumed run) is new capital: it joins the start,
+    it is not PnL."""
+    ledger = load_pnl(tx)
+    added: dict[str, Decimal] = {}
     for venue in venues:
         for asset, amount in start.items():
-            tx.create_if_absent("balances", f"{venue}:{asset}",
-                                {"venue": venue, "asset": asset, "total": str(amount)})
-    ledger = load_pnl(tx)
-    if not ledger.started:
-        per_asset = nav.start_from((a, Decimal(v) * len(venues)) for a, v in start.items())
-        save_pnl(tx, nav.LedgerPnl(start=per_asset))
+            if tx.create_if_absent("balances", f"{venue}:{asset}",
+                                   {"venue": venue, "asset": asset, "total": str(amount)}):
+                added[asset] = added.get(asset, ZERO) + Decimal(amount)
+    if not added:
+        return
+    if ledger.started:  # not started: `ensure_started` takes every balance held when the day opens
+        merged = dict(ledger.start)
+        for asset, amount in added.items():
+            merged[asset] = merged.get(asset, ZERO) + amount
+        save_pnl(tx, nav.LedgerPnl(merged, ledger.start_prices, ledger.flows, ledger.realised))
 
 
 def ensure_started(tx: Transaction, venues: Iterable[str], assets: Iterable[str]) -> nav.LedgerPnl:

@@ -443,3 +443,16 @@ def test_an_unreadable_body_is_a_declared_400(env):
     spec = client.get("/openapi.json").json()
     assert str(r.status_code) in spec["paths"]["/v1/orders"]["post"]["responses"]
     assert paper.sent == []
+
+
+def test_reduce_only_is_believed_only_for_a_sell_within_the_position(env):
+    """A BUY flagged reduce_only cannot reduce a spot long: 130 BTC x ask 100 = 13,000 USDT is
+    refused like any order over max_order_usd 2,500, and during a halt a flagged BUY of 20 BTC
+    (2,000 USDT, inside the limit) reaches no venue. (Found by review: the flag skipped both.)"""
+    client, _service, paper, _ = env
+    r = client.post("/v1/orders", json={**ORDER, "quantity": "130", "reduce_only": True}, headers=auth(ADMIN))
+    assert r.status_code == 422 and "reduce_only is for a sell" in str(r.json())
+    assert client.post("/v1/halt", json={"reason": "stop", "operator": "alice"}, headers=auth(ADMIN)).status_code == 200
+    r = client.post("/v1/orders", json={**ORDER, "idempotency_key": "manual-0009", "quantity": "20",
+                                        "reduce_only": True}, headers=auth(ADMIN))
+    assert r.status_code == 422 and not paper.sent

@@ -20,8 +20,8 @@ D = Decimal
 BOOK = book("binance", "BTC/USDT", [("99", 50)], [("100", 500), ("101", 100)])
 
 
-def order(cause="sig-1", qty="1", **kw) -> Order:
-    return Order(client_order_id=client_order_id(cause), venue="binance", symbol="BTC/USDT", side=Side.BUY,
+def order(cause="sig-1", qty="1", side=Side.BUY, **kw) -> Order:
+    return Order(client_order_id=client_order_id(cause), venue="binance", symbol="BTC/USDT", side=side,
                  quantity=D(qty), reference_price=D("100"), created_at=T0, **kw)
 
 
@@ -79,11 +79,18 @@ def test_a_send_whose_transaction_never_committed_is_not_resent(store, clock):
 def test_halted_executor_rejects_new_exposure_but_lets_reduce_only_through(store, clock):
     paper = Counting(PaperExchange(books=lambda v, s: BOOK, fees_bps={"binance": D(10)}, clock=clock))
     deps = executor.ExecutorDeps(venue=paper, clock=clock, halted=True)
+    store.put("positions", "binance:BTC/USDT", {"venue": "binance", "symbol": "BTC/USDT", "quantity": "1",
+                                                "avg_cost": "100", "realised_pnl": "0", "fees": "0"})
     with store.transaction() as tx:
         [ex] = executor.on_order(order(), tx, deps)
-        [ok] = executor.on_order(order("sig-2", reduce_only=True), tx, deps)
+        [ok] = executor.on_order(order("sig-2", reduce_only=True, side=Side.SELL), tx, deps)  # sells 1 of 1 held
+        [flagged_buy] = executor.on_order(order("sig-3", reduce_only=True), tx, deps)
+        [too_big] = executor.on_order(order("sig-4", qty="2", reduce_only=True, side=Side.SELL), tx, deps)
     assert ex.status is ExecutionStatus.REJECTED and ex.reason.startswith("halted")
     assert ok.status is ExecutionStatus.FILLED and len(paper.sent) == 1
+    # a BUY cannot reduce a spot long, nor a sell beyond what is held: both are new exposure
+    assert flagged_buy.status is ExecutionStatus.REJECTED and flagged_buy.reason.startswith("halted")
+    assert too_big.status is ExecutionStatus.REJECTED and too_big.reason.startswith("halted")
     assert lifecycle.load(store, order().client_order_id).state is OrderState.REJECTED
 
 

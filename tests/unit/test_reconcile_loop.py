@@ -193,6 +193,7 @@ def test_a_balance_corrected_by_reconciliation_is_a_flow_so_the_pnl_still_reconc
     # the ledger started with binance 1,000 USDT + 0.2 BTC; the venue now says 1,010 USDT, 0.2 BTC
     with store.transaction() as tx:
         balances.seed_balances(tx, ["binance"], {"USDT": D(1000), "BTC": D("0.2")})
+        balances.ensure_started(tx, ["binance"], ["USDT", "BTC"])  # the first day opened
     store.put("marks", "BTC-USDT", {"price": "60000", "at": "2026-01-05T00:00:00+00:00"})
     reconcile(store, {"binance": Balances({"USDT": "1010", "BTC": "0.2"})}, clock)
     assert store.get("balances", "binance:USDT")["total"] == "1010"
