@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 HOURS ?= 24
 SEED ?= 7
 
-.PHONY: run test venv install-run install-dev emulators-start emulators-stop bench lint fmt clean
+.PHONY: browser-deps run test venv install-run install-dev emulators-start emulators-stop bench lint fmt clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,14 @@ install-dev: $(VENV)/.dev-installed
 run: $(VENV)/.run-installed
 	$(VENV)/bin/tradewinds run --hours $(HOURS) --seed $(SEED)
 
-test: $(VENV)/.dev-installed $(VENV)/.checkov-installed
+# Debian's chromium and its driver for the console's browser tests (tests/browser): installed
+# with apt-get when missing (CI runs as root on a fresh machine); nothing downloads a browser
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: $(VENV)/.dev-installed $(VENV)/.checkov-installed browser-deps
 	$(PY) -m infra.emulators start
 	set -a; source .emulators/env; set +a; \
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \

@@ -4,15 +4,16 @@
 
 Each seed (first-seed, first-seed + 1, ...) replays `--hours` through the real local pipeline
 (infra/local/pipeline.py, as `tradewinds run` does: strategies, risk, the executor's arbitrage
-scanner on every minute's books, rebalancing, sweeps, reports) in a throw-away run directory,
+scanner at every book update, rebalancing, sweeps, reports) in a throw-away run directory,
 and is scored. Per seed it prints (money in USDT):
 
 - planted: dislocations the simulator planted (MarketSimulator.dislocations(): venue, symbol,
-  start, end, size in bps); `w/ edge`: how many the oracle found an edge in at a minute
-  snapshot (`cause()`: the edge's books carry the dislocation in the direction it trades).
-- oracle: the net edge the books offered. Exact definition (shared/market/oracle.py): at each
-  minute's book snapshot — the books the pipeline's scanner sees, at the same grid step, of
-  every venue up at that minute (a book older than `max_book_age_ms` is left out) —
+  start, end, size in bps); `w/ edge`: how many the oracle found an edge in at some book
+  update (`cause()`: the edge's books carry the dislocation in the direction it trades).
+- oracle: the net edge the books offered. Exact definition (shared/market/oracle.py): at EVERY
+  book update (each grid step of the simulator, 5 s) — the snapshots the replay's scanner
+  sees (infra/local/pipeline.py scan_updates: every update, as the executor in production) —
+  of every venue up then (a book older than `max_book_age_ms` is left out):
   * cross-exchange, per symbol: all venues' asks loaded with that venue's taker fee, all bids
     discounted by it, matched greedily (best remaining bid against best remaining ask, level
     by level) while the bid is higher; profit Σ qty x (bid x (1 - fee_sell) - ask x (1 + fee_buy)).
@@ -20,21 +21,21 @@ and is scored. Per seed it prints (money in USDT):
     once, not once per venue it is dislocated against;
   * triangular, per venue and cycle direction: the home asset pushed round the three books
     while the cycle's marginal rate net of three taker fees is above 1;
-  * summed over all minutes: a dislocation that lasts over several snapshots counts once per
-    snapshot (the venue's next book has its full depth again, as the paper exchange fills it).
-  Values in USDT at that minute's prices (median mid over venues; ETH/BTC through the USDT
-  legs). No inventory, order cap, minimum edge, lot rounding or latency limits it: an upper
-  bound of what a perfect engine with enough inventory could take from those snapshots
-  (cross and triangle are each computed on full depth, so where they share a book the sum
-  can only be higher than what one engine could take).
-- every update: the same oracle at EVERY book update (each grid step, 5 s), of a second
-  simulator with the same seed (the same market): what an engine scanning every update
-  instead of once a minute could take at most — the cost of the scan cadence.
-- capped: the minute snapshots, each (buy venue, sell venue) pair and each cycle alone on full
-  depth, at most `max_order_usd` (config/executor.yaml) of notional: the bound for an engine
-  that takes one opportunity of at most that size per pair or cycle per scan (as ours does).
+  * summed over all updates: a dislocation that lasts over several updates counts once per
+    update (the venue's next book has its full depth again, as the paper exchange fills it).
+  Computed on a second simulator with the same seed (the same market, book for book). Values
+  in USDT at that update's prices (median mid over venues; ETH/BTC through the USDT legs). No
+  inventory, order cap, minimum edge, lot rounding or latency limits it: an upper bound of
+  what a perfect engine with unlimited inventory could take (cross and triangle are each
+  computed on full depth, so where they share a book the sum can only be higher than what
+  one engine could take). `minute`: the same at the minute snapshots only (what a scanner
+  running once a minute would see).
+- capped: every update, each (buy venue, sell venue) pair and each cycle alone on full depth,
+  at most `max_notional_usd` (config/executor.yaml arbitrage) of notional: the bound for an
+  engine taking one opportunity of at most that size per pair or cycle per update (as ours
+  does), still with unlimited inventory.
 - captured: Σ over the `arbitrage` collection (every executed opportunity, legs + hedges) of
-  its `realised` net result (home asset, after fees) at that minute's prices.
+  its `realised` net result (home asset, after fees) at that update's prices.
 - capture %: captured / oracle, and captured / capped.
 - net PnL: Σ over every asset and every balance document (each venue, `transit:*`, any other
   holder) of (end balance - start balance) x end price, prices from the `marks` collection
@@ -43,14 +44,21 @@ and is scored. Per seed it prints (money in USDT):
   `fees` and `transfers` show those costs (the executions' fee_usd; the ledger's
   transfer_fees_usd) for reading, not to subtract again. `ledger`: the same figure from
   shared/ledger/nav.compute over `ledger/pnl` (a cross-check; "-" when not written).
-- dlq: dead-lettered messages (non-zero means some records were not booked).
+- attribution (shared/ledger/statement.statement(store)["attribution"], sums to the ledger's
+  total): arbitrage cross, arbitrage triangle, the strategies together, rebalancing (transfer
+  costs), the market move of held inventory; anything else is in the totals' `other`.
+- halted: the panic brake's cause and time when the run ended halted (a halt stops new
+  strategy orders and arbitrage alike), dlq: dead-lettered messages (non-zero means some
+  records were not booked).
 
-Then totals, and what limits capture: how much the minute cadence and the per-opportunity
-cap leave of the oracle; the capped bound split into opportunities the engine executed and
-those it did not, by the near miss the scanner recorded for that key at that minute ("no
-near miss": it recorded none); the near-miss counts by kind and reason; the oracle and the
-capture by kind. Scoring lives in bench/arbitrage_scoring.py. `--seeds 2 --hours 2` takes
-about 20 s of CPU; each 24 h seed about a minute.
+Then totals, and what limits capture: how much the per-opportunity cap leaves of the oracle;
+the capped bound split into opportunities the engine executed and those it did not, by the
+near miss the scanner recorded for that key at that update (`not scanned`: the replay scans
+an update only where the touches show an edge >= min_edge_bps, so the scanner would have
+said `fees`); the near-miss counts by kind and reason (the minute scans record every crossed
+touch; the updates between them only what passes the touch pre-check); the oracle and the
+capture by kind. Scoring lives in bench/arbitrage_scoring.py. Each 24 h seed takes about
+two minutes of CPU.
 """
 
 from __future__ import annotations
@@ -66,7 +74,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.arbitrage_scoring import ZERO, Scorer, SeedResult
+from bench.arbitrage_scoring import GROUPS, ZERO, Scorer, SeedResult
 from infra.local.pipeline import LocalPipeline, RunConfig
 
 
@@ -97,31 +105,36 @@ def money(x: Decimal | None) -> str:
     return "-" if x is None else f"{x:,.2f}"
 
 
-HEADER = (f"{'seed':>4} {'planted':>8} {'w/ edge':>7} {'every upd.':>11} {'oracle':>11} {'capped':>9} {'captured':>9} "
-          f"{'cap.%':>6} {'of capped%':>10} {'arbs':>5} {'net PnL':>10} {'fees':>9} {'transfers':>9} "
-          f"{'ledger':>10} {'dlq':>4}")
+HEADER = (f"{'seed':>4} {'planted':>7} {'w/ edge':>7} {'minute':>10} {'oracle':>11} {'capped':>9} {'captured':>9} "
+          f"{'cap.%':>5} {'of capped%':>10} {'arbs':>5} {'net PnL':>9} {'fees':>8} {'transfers':>9} "
+          f"{'ledger':>9} {'dlq':>3} |" + "".join(f" {g:>10}" for g, _ in GROUPS) + " | halted")
 
 
 def row(label, r: SeedResult) -> str:
-    return (f"{label:>4} {r.planted:>8} {r.planted_with_edge:>7} {money(r.oracle_updates):>11} "
+    return (f"{label:>4} {r.planted:>7} {r.planted_with_edge:>7} {money(r.oracle_minute):>10} "
             f"{money(r.oracle):>11} {money(r.capped):>9} "
-            f"{money(r.captured):>9} {pct(r.captured, r.oracle):>6} {pct(r.captured, r.capped):>10} "
-            f"{r.executed:>5} {money(r.net_pnl):>10} {money(r.fees):>9} {money(r.transfer_fees):>9} "
-            f"{money(r.ledger_total):>10} {r.dlq:>4}")
+            f"{money(r.captured):>9} {pct(r.captured, r.oracle):>5} {pct(r.captured, r.capped):>10} "
+            f"{r.executed:>5} {money(r.net_pnl):>9} {money(r.fees):>8} {money(r.transfer_fees):>9} "
+            f"{money(r.ledger_total):>9} {r.dlq:>3} |" + "".join(f" {money(r.group(g)):>10}" for g, _ in GROUPS)
+            + f" | {r.halted or '-'}")
 
 
 def total_of(results: list[SeedResult], hours: float) -> SeedResult:
     t = SeedResult(0, hours)
     for r in results:
-        for name in ("planted", "planted_with_edge", "planted_with_update_edge", "oracle_cross", "oracle_triangle", "oracle_unplanted",
-                     "oracle_updates", "capped", "capped_taken", "captured_cross", "captured_triangle", "executed", "legging_losses", "not_flat",
-                     "net_pnl", "fees", "transfer_fees", "dlq"):
+        for name in ("planted", "planted_with_edge", "planted_with_minute_edge", "oracle_cross", "oracle_triangle",
+                     "oracle_unplanted", "oracle_minute", "capped", "capped_taken", "captured_cross",
+                     "captured_triangle", "executed", "legging_losses", "not_flat", "net_pnl", "fees",
+                     "transfer_fees", "dlq"):
             setattr(t, name, getattr(t, name) + getattr(r, name))
         t.near_misses.update(r.near_misses)
         for reason, usd in r.missed.items():
             t.missed[reason] += usd
+        for source, usd in r.attribution.items():
+            t.attribution[source] = t.attribution.get(source, ZERO) + usd
     known = [r.ledger_total for r in results if r.ledger_total is not None]
     t.ledger_total = sum(known, ZERO) if len(known) == len(results) else None
+    t.halted = f"{sum(bool(r.halted) for r in results)} halted"
     return t
 
 
@@ -134,20 +147,22 @@ def report(results: list[SeedResult], hours: float) -> None:
     print(row("all", t))
     print(f"\nnet PnL > 0 on {sum(r.net_pnl > 0 for r in results)}/{len(results)} seeds; "
           f"capture >= 50 % of the oracle on {sum(r.captured * 2 >= r.oracle > 0 for r in results)}/{len(results)}")
-    print(f"planted dislocations: {t.planted}; with a net edge at some book update {t.planted_with_update_edge}, "
-          f"at a minute snapshot {t.planted_with_edge}")
+    print("attribution, all seeds: " + ", ".join(f"{k} {money(v)}" for k, v in sorted(t.attribution.items()))
+          + f" (other than the columns: {money(t.other)})")
+    print(f"planted dislocations: {t.planted}; with a net edge at some book update {t.planted_with_edge}, "
+          f"at a minute snapshot {t.planted_with_minute_edge}")
     print(f"oracle by kind: cross {money(t.oracle_cross)}, triangle {money(t.oracle_triangle)}; "
           f"not explained by a planted dislocation {money(t.oracle_unplanted)}")
     print(f"captured by kind: cross {money(t.captured_cross)}, triangle {money(t.captured_triangle)}; "
           f"{t.executed} executed, {t.legging_losses} with a legging loss, {t.not_flat} not flat")
-    print(f"what limits capture: scanning once a minute sees {money(t.oracle)} of the {money(t.oracle_updates)} "
-          f"every book update offers ({pct(t.oracle, t.oracle_updates)} %);")
+    print(f"what limits capture: the minute snapshots alone hold {money(t.oracle_minute)} of the "
+          f"{money(t.oracle)} every book update offers ({pct(t.oracle_minute, t.oracle)} %);")
     print(f"  the per-opportunity cap leaves {money(t.capped)} of {money(t.oracle)} "
           f"({pct(t.capped, t.oracle)} %); the engine took {pct(t.captured, t.capped)} % of that")
     print(f"  of that bound, {money(t.capped_taken)} was at opportunities the engine executed (it took "
           f"{money(t.captured)}); the rest, by what the scanner said of that opportunity then:")
     for reason, usd in sorted(t.missed.items(), key=lambda kv: -kv[1]):
-        print(f"    {reason:<26}{money(usd):>12}")
+        print(f"    {reason:<32}{money(usd):>12}")
     print("near misses (kind:reason, all seeds):")
     for reason, count in t.near_misses.most_common():
         print(f"  {reason:<28}{count:>8}")
@@ -156,7 +171,8 @@ def report(results: list[SeedResult], hours: float) -> None:
 def to_json(r: SeedResult) -> dict:
     doc = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in vars(r).items()}
     doc.update(oracle=str(r.oracle), captured=str(r.captured), near_misses=dict(r.near_misses),
-               missed={k: str(v) for k, v in r.missed.items()})
+               missed={k: str(v) for k, v in r.missed.items()},
+               attribution={k: str(v) for k, v in r.attribution.items()})
     return doc
 
 

@@ -49,3 +49,8 @@ class AuthenticationFailed(ExchangeError, PermanentError):
 
 class ConfigError(TradewindsError):
     """Configuration is invalid; raised at start-up with the file and field named."""
+
+
+class NotSent(TransientError):
+    """The order never reached the venue (e.g. its durable claim could not be written):
+    not the venue's failure, no outcome to reconcile; the caller may try again later."""

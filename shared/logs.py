@@ -43,11 +43,22 @@ def bind_trace(trace_id: str | None) -> contextvars.Token:
     return _trace.set(trace_id)
 
 
-def redact(fields: dict[str, Any]) -> dict[str, Any]:
+def redact(fields: dict[str, Any], _depth: int = 0) -> dict[str, Any]:
+    """Secret-named fields redacted, at every depth of nested dicts and lists."""
     return {
-        k: ("[redacted]" if any(s in k.lower() for s in _SECRET_KEYS) else v)
+        k: ("[redacted]" if any(s in str(k).lower() for s in _SECRET_KEYS) else _redact_value(v, _depth + 1))
         for k, v in fields.items()
     }
+
+
+def _redact_value(value: Any, depth: int) -> Any:
+    if depth > 8:
+        return "[nested too deep]"
+    if isinstance(value, dict):
+        return redact(value, depth)
+    if isinstance(value, (list, tuple, set)):
+        return [_redact_value(v, depth + 1) for v in value]
+    return value
 
 
 def scrub_urls(text: str) -> str:
@@ -57,8 +68,18 @@ def scrub_urls(text: str) -> str:
     return _URL.sub(lambda m: m.group(1) + m.group(2) + ("/…" if m.group(3) else ""), text)
 
 
-def _scrub(value: Any) -> Any:
-    return scrub_urls(value) if isinstance(value, str) else value
+def _scrub(value: Any, depth: int = 0) -> Any:
+    """URLs reduced to scheme and host in strings at every depth (an error list with a
+    request URL in it, a dict of answers...)."""
+    if isinstance(value, str):
+        return scrub_urls(value)
+    if depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_scrub(v, depth + 1) for v in value]
+    return value
 
 
 def quiet_libraries() -> None:
@@ -95,7 +116,7 @@ class CloudJsonFormatter(logging.Formatter):
 class PrettyFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extra = {k: v for k, v in vars(record).items() if k not in _STD and not k.startswith("_")}
-        tail = " ".join(f"{k}={v}" for k, v in redact(extra).items())
+        tail = " ".join(f"{k}={_scrub(v)}" for k, v in redact(extra).items())
         line = f"{record.levelname:<8} {record.name}: {record.getMessage()} {tail}".rstrip()
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)

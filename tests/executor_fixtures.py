@@ -37,7 +37,7 @@ def market(fee_a: str = "10", fee_b: str = "10") -> MarketConfig:
 
 
 def arb_config(**kw) -> ArbitrageConfig:
-    base = dict(min_edge_bps=D(5), min_order_usd=D(20), max_order_usd=D(2500), max_book_age_ms=3000,
+    base = dict(min_edge_bps=D(5), min_order_usd=D(20), max_notional_usd=D(2500), max_book_age_ms=3000,
                 max_slippage_bps=D(15), hedge_max_bps=D(50), workers=4, leg_timeout_s=5)
     return ArbitrageConfig(**{**base, **kw})
 

@@ -67,9 +67,11 @@ class Harness:
     def __init__(self, config: RiskConfig | None = None, venues=("alpha", "beta"), symbols=("BTC/USDT",),
                  store=None, clock=None, withdrawers=None):
         self.store = store or SqliteStore(":memory:")
+        self.claims = SqliteStore(":memory:")  # outside the step's transaction, as Firestore is
         self.clock = clock or SimulatedClock(T0)
         self.config = config or risk_config()
-        self.deps = risk.RiskDeps(self.config, self.clock, tuple(venues), tuple(symbols), withdrawers or {})
+        self.deps = risk.RiskDeps(self.config, self.clock, tuple(venues), tuple(symbols), withdrawers or {},
+                                  claims=self.claims)
         self._ids = itertools.count(1)
 
     # -- inputs ----------------------------------------------------------------------------

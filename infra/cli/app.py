@@ -28,6 +28,7 @@ _SUBAPPS = (
     ("infra.cli.deploy", "deploy", "Deployment: dry-run plan of what Terraform creates."),
     ("infra.cli.params", "params", "Strategy parameters: approve, reject, rollback."),
     ("infra.cli.research", None, "Backtests and optimisation."),
+    ("infra.cli.console", None, "Operator console over a replay (read-only)."),
 )
 
 

@@ -2,7 +2,8 @@
 bus, a SQLite store and a simulated clock, fed by the seeded market simulator.
 
 `LocalPipeline(RunConfig(...)).run()` replays N simulated hours minute by minute: the
-feed closes bars, the scheduler fires its cron jobs, and the bus delivers until idle.
+feed closes bars, the scheduler fires its cron jobs, and the bus delivers until idle;
+inside each minute the arbitrage scanner sees every book update (`scan_updates`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from shared.errors import ExchangeUnavailable
 from shared.execution.paper import PaperExchange
 from shared.handlers import executor, optimizer, risk, signal
 from shared.ledger import book
+from shared.market.reference import ReferenceMarket
 from shared.market.simulator import MarketSimulator
 from shared.risk.config import load_risk_config
 
@@ -48,7 +50,7 @@ class RunConfig:
     run_id: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
     crash: tuple[str, float, float] | None = None  # (asset, hours from start, drop pct)
     predictor: str | None = None  # URL of an LSTM predictor service; None: no LSTM voter
-    arbitrage: bool = True  # run the executor's arbitrage scanner on the books every minute
+    arbitrage: bool = True  # run the executor's arbitrage scanner on the books at every update
     resume: bool = False  # continue the run `run_id` from its last replayed minute
 
     @property
@@ -98,9 +100,12 @@ class LocalPipeline:
         if cfg.crash:
             asset, after_h, pct = cfg.crash
             self.sim.plant_crash(asset, cfg.start + timedelta(hours=after_h), pct)
+        # marks-only symbols (BNB, GBP): their own seeded walk, the main market untouched
+        self.reference = ReferenceMarket(self.market, seed=cfg.seed, start=cfg.start, schedule=self.sim.schedule)
         if replay is not None:  # the market moves on to where the run stopped; its bars were handled
             at = datetime.fromisoformat(replay["now"])
             self.sim.advance(at)
+            self.reference.advance(at)
             self.clock.set(at)
         self.bus = InProcessBus(self.topology, self.clock, self.store)
         self.secrets = EnvFileSecrets()
@@ -114,7 +119,8 @@ class LocalPipeline:
         self.deps = {
             "signal": signal.build_deps(**common, predictor=cfg.predictor),
             "risk": risk.RiskDeps(load_risk_config(cfg.config_dir / "risk.yaml"), self.clock, venues,
-                                  tuple(self.market.symbols), store=self.store),
+                                  tuple(self.market.symbols), store=self.store,
+                                  reference_symbols=tuple(r.symbol for r in self.market.reference_symbols)),
             "executor": executor.build_deps(**common, venue=self.paper),
             "optimizer": optimizer.build_deps(**common),
             "notification": self._notification_deps(),
@@ -139,8 +145,40 @@ class LocalPipeline:
         venues = {v.name: self.paper for v in self.market.enabled_venues}
         return build_engine(self.market, cfg, venues, self.sim.book, self.clock)
 
+    def scan_updates(self, until: datetime) -> list:
+        """The executor's hot path at every simulator book update (grid step, 5 s) before
+        `until`, as the executor scans each update in production: the books are built and
+        scanned where the touches show an edge (`Scanner.worth_scanning`; elsewhere a scan
+        could only record near misses), and the executions booked at once. Stepping the
+        simulator changes neither its random stream nor its bars; the bars that close on the
+        way (none when the run starts on a whole minute) are returned for the caller to
+        publish at `until`, as before."""
+        if self.arb is None:
+            return []
+        step, bars = timedelta(seconds=self.sim.step_s), []
+        t = self.clock.now() + step
+        while t < until:
+            self.clock.set(t)
+            bars += self.sim.advance(t)
+            if self.arb.scanner.worth_scanning(self._tops(), t):
+                self.scan_arbitrage()
+                self.bus.drain()
+                self.arb.writer.flush(self.store)
+            t += step
+        return bars
+
+    def _tops(self) -> dict:
+        tops = {}
+        for venue in self.market.enabled_venues:
+            for symbol in self.market.symbols_of(venue.name):
+                try:
+                    tops[(venue.name, symbol)] = self.sim.top(venue.name, symbol)
+                except ExchangeUnavailable:
+                    continue  # the venue is in a simulated outage
+        return tops
+
     def scan_arbitrage(self) -> None:
-        """The executor's hot path on this minute's books: executions go to `executions`."""
+        """The executor's hot path on the books now: executions go to `executions`."""
         from shared.execution.arbitrage import inventory_from_store
 
         books = {}
@@ -178,17 +216,28 @@ class LocalPipeline:
         self.bus.publish("market-bars", env, ordering_key=bar.symbol)
         self.bars_published += 1
 
+    REPORTS = ("hourly_summary", "daily_reset")
+
     def fire_scheduler(self, at: datetime) -> None:
-        for job in self.topology.scheduler.values():
-            if not cron.matches(job.cron, at):
-                continue
-            body = MESSAGE_TYPES[job.type].model_validate(job.payload)  # as Cloud Scheduler sends it
-            self.bus.publish(job.topic, wrap(body, ts=at, id=derive_id(job.name, at.isoformat())))
+        """The jobs due at `at`; the reports last, after what the others settle (a transfer
+        completed by the rebalance check is in the hour it completed in)."""
+        due = [j for j in self.topology.scheduler.values() if cron.matches(j.cron, at)]
+        def is_report(job) -> bool:
+            return job.payload.get("command") in self.REPORTS
+
+        for batch in ([j for j in due if not is_report(j)], [j for j in due if is_report(j)]):
+            for job in batch:
+                body = MESSAGE_TYPES[job.type].model_validate(job.payload)  # as Cloud Scheduler sends it
+                self.bus.publish(job.topic, wrap(body, ts=at, id=derive_id(job.name, at.isoformat())))
+            self.bus.drain()
 
     def step_minute(self) -> None:
         at = self.clock.now() + timedelta(minutes=1)
+        early = self.scan_updates(at)  # the arbitrage at every book update inside the minute
         self.clock.set(at)
-        for bar in self.sim.advance(at):
+        for bar in [*early, *self.sim.advance(at)]:
+            self.publish_bar(bar)
+        for bar in self.reference.advance(at):  # marks only: the signal step runs no strategy
             self.publish_bar(bar)
         self.bus.drain()
         if self.arb is not None:

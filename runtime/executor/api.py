@@ -87,10 +87,16 @@ class DlqQuery(_Strict):
 
 class RequeueRequest(_Strict):
     keys: list[Annotated[str, Field(pattern=DLQ_KEY)]] | None = Field(default=None, max_length=1000)
+    reason: str = Field(default="", max_length=500, description="why, for the audit trail")
+    operator: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.@\-]{1,64}$")
 
 
 class ErrorBody(BaseModel):
+    """Every error answer: `error` always; `detail` on a refused action (e.g. "limits.max_order_usd:
+    Input should be greater than 0"); `details` on an invalid request."""
+
     error: str
+    detail: str | None = None
     details: list[dict[str, Any]] | None = None
     ref: str | None = None
 
@@ -160,11 +166,17 @@ def api_router(service: ExecutorService, auth: TokenAuth) -> APIRouter:
         items = service.dlq.dead_letters(query.status)[:query.limit]
         return {"count": len(items), "items": [{k: v for k, v in d.items() if k != "envelope"} for d in items]}
 
-    @router.post("/dlq/requeue", dependencies=[admin], responses={**WRITE_ANSWERS, **answers(503)})
-    def requeue(body: RequeueRequest) -> dict:
+    @router.post("/dlq/requeue", responses={**WRITE_ANSWERS, **answers(503)})
+    def requeue(body: RequeueRequest, who: Principal = admin) -> dict:
         if service.dlq is None:
             raise HTTPException(503, "no dead-letter store configured")
-        return {"requeued": service.dlq.requeue(body.keys)}
+        count = service.dlq.requeue(body.keys)
+        now = service.clock.now()
+        actor = body.operator and f"{who.name}:{body.operator}" or who.name
+        service.store.put("audit", f"dlq-requeue-{now.strftime('%Y%m%dT%H%M%S%f')}", {
+            "kind": "dlq_requeue", "at": now.isoformat(), "actor": actor, "reason": body.reason,
+            "keys": body.keys, "requeued": count})
+        return {"requeued": count}
 
     return router
 

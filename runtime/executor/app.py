@@ -24,6 +24,8 @@ from starlette.routing import Match
 
 from runtime.executor.api import answers, api_router
 from runtime.executor.auth import TokenAuth
+from runtime.executor.console import console_router
+from runtime.executor.console_api import console_api_router
 from runtime.executor.http_limits import MAX_BODY_BYTES, BodyLimit
 from runtime.executor.service import ExecutorService
 
@@ -62,6 +64,8 @@ def create_app(service: ExecutorService, max_body_bytes: int = MAX_BODY_BYTES) -
         return await call_next(request)
 
     app.include_router(api_router(service, auth))
+    app.include_router(console_api_router(service, auth))  # the console's /v1 routes
+    app.include_router(console_router())  # /console: the operator's page (static, same origin)
     if service.telegram is not None and importlib.util.find_spec("runtime.executor.telegram"):
         from runtime.executor.telegram import telegram_router
 

@@ -4,7 +4,8 @@ Every venue send goes through `shared.execution.claims.ClaimedVenues`: a durable
 `order_claims/` first (Firestore: the store itself, outside the step's transaction; SQLite: a
 file of its own, `<store>-claims.sqlite`), and in paper mode the paper venues keep what they
 executed in their own store (`<store>-paper-venues.sqlite`; Firestore: `paper_venue/`), so
-reconciliation can ask them like live venues (`side_store`).
+reconciliation can ask them like live venues (`side_store`). An arbitrage opportunity's plan
+goes to the claims store too (`arb_plans/`, `shared.execution.arb_plans`), before its first leg.
 
 `create_app()` is the uvicorn factory (`python -m runtime.executor`): it builds the runtime
 once per instance (nothing connects at import; the cloud clients connect on first use)
@@ -27,6 +28,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from infra.topology import Topology, load
+from runtime.common.metrics import instrument_executor
 from runtime.executor import app as app_module
 from runtime.executor.books import BookCache, SimulatedBooks, stream_books
 from runtime.executor.hotpath import HotPath, Inventory, Publisher
@@ -36,6 +38,7 @@ from runtime.executor.supervisor import RefreshingConsumer, Supervisor
 from runtime.executor.venues import VenueSet, build_venues, market_for_mode
 from shared.clock import WallClock
 from shared.config.venues import MarketConfig, load_market_config
+from shared.execution.arb_plans import ArbPlans
 from shared.execution.arbitrage import ArbitrageEngine, build_engine
 from shared.execution.breaker import Breakers
 from shared.execution.claims import ClaimedVenues
@@ -170,6 +173,7 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
     gate = PreTradeGate(clock, config.pretrade, limits=risk.limits if risk else None)
     guarded = GuardedVenues(sending, clock, Breakers(clock, config.breaker), RejectTracker(config.routing))
     engine = build_engine(market, config, sending, cache.get, clock, gate=gate, guarded=guarded)
+    engine.legs.plans = ArbPlans(claims, clock)  # an opportunity's plan is durable before its first leg
     venues_of = {s: [v.name for v in market.enabled_venues if v.lists(s)] for s in market.symbols}
     orders = executor.ExecutorDeps(
         venue=_Sender(guarded), clock=clock, config=config, gate=gate,
@@ -183,6 +187,10 @@ def build_runtime(settings: ExecutorSettings, *, store: Store | None = None, bus
     publisher = Publisher(bus, clock, settings.publish_retry_s)
     inventory = Inventory([v.name for v in market.enabled_venues])
     hot = HotPath(engine, cache, inventory, clock, publisher)
+    # what the console's read models and actions need (runtime/executor/console_api.py)
+    service.risk_config = risk
+    service.accounts = venues.accounts
+    service.hot_path_us = lambda: [s * 1e6 for s in list(hot.stats.decide_s)]
     sources = _sources(settings, venues, cache, clock, simulator)
     supervisor = Supervisor(
         service=service, engine=engine, hot=hot, publisher=publisher, inventory=inventory,
@@ -264,6 +272,7 @@ def _seed_paper_balances(market: MarketConfig, store: Store, risk) -> None:
 def attach(rt: ExecutorRuntime) -> FastAPI:
     """The executor app for a runtime, with the background work in its lifespan."""
     app = app_module.create_app(rt.service)
+    instrument_executor(app, rt)  # GET /metrics (Prometheus text, scraped by the GMP sidecar)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

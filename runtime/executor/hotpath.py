@@ -18,8 +18,8 @@ import logging
 import queue
 import threading
 import time
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -81,6 +81,7 @@ class HotPathStats:
     errors: int = 0
     last_decision_at: datetime | None = None
     last_error: str = ""
+    decide_s: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))  # book update → decision
 
 
 class Publisher:
@@ -157,7 +158,9 @@ class HotPath:
                 self.publisher.put(ex)
         books = self.cache.snapshot()  # what the scan sees; the slippage check reads cache.get
         inv = self.inventory.current
+        started = time.perf_counter()
         decision = self.engine.decide(books, inv, now, update=key)
+        self.stats.decide_s.append(time.perf_counter() - started)
         self.stats.decisions += 1
         self.stats.last_decision_at = now
         self.stats.approved += len(decision.approved)

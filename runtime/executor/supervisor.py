@@ -2,7 +2,9 @@
 
 Start: the book sources begin filling the cache at once; then, in a background task,
 paper balances are seeded (paper only), the venues' truth is reconciled into the store,
-unresolved order claims included (live retries until every venue answered), the cached risk gate and inventory are loaded,
+unresolved order claims included (live retries until every venue answered), the arbitrage
+left unbalanced or unknown by the last process is rebuilt from its plans and hedged
+(`resume_legs`), the cached risk gate and inventory are loaded,
 `service.reconciled` turns /ready to 200, and only then does trading start: the hot path,
 the executions publisher, the gate refresh (every N s and at once on control messages), the
 write-behind flush (~1 s), the local bus pump (in-process bus), the periodic reconciliation
@@ -106,7 +108,7 @@ class Supervisor:
             await asyncio.sleep(self.reconcile_retry_s)
         if not self.report.ok:
             log.warning("paper reconcile reported errors", extra={"errors": self.report.errors[:10]})
-        await asyncio.to_thread(self._resume_legs)
+        await asyncio.to_thread(self.resume_legs)
         await asyncio.to_thread(self._refresh)
         svc.reconciled = True
         self.publisher.start()
@@ -146,9 +148,13 @@ class Supervisor:
                 log.exception("periodic reconciliation failed")
             done += 1
 
-    def _resume_legs(self) -> None:
-        """Arbitrage legs whose outcome was unknown when the last process stopped: waiting
-        again (hedged as soon as reconciliation settles them), or hedged now if it already has."""
+    def resume_legs(self) -> None:
+        """Start-up, after `reconcile_all`: every arbitrage whose outcome was not final when
+        the last process stopped (an unsettled plan in `arb_plans`, or an `arbitrage/` doc
+        with unresolved legs) is rebuilt; its net residual is hedged now when every leg is
+        known (the hedges are published by the hot path, `collect_late`), else it waits
+        again (hedged as soon as reconciliation settles its legs). A plan whose hedge was
+        claimed is settled without a second hedge (see shared.execution.resume_legs)."""
         try:
             resume_waiting(self.engine.legs, self.service.store, self.service.clock.now())
         except Exception:  # never blocks trading: the legs stay flagged for reconciliation

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from runtime.common.metrics import instrument_feed
 from runtime.feed.service import FeedService
 
 log = logging.getLogger("tradewinds.feed.app")
@@ -64,6 +65,8 @@ def create_app(
 
     def _service() -> FeedService:
         return holder["service"]
+
+    instrument_feed(app, _service)  # GET /metrics (Prometheus text, scraped by the GMP sidecar)
 
     @app.get("/health")
     def health() -> dict:

@@ -21,9 +21,11 @@ from shared.ports import Bus, Clock
 def build_sources(market: MarketConfig, config: FeedConfig, clock: Clock) -> list[FeedSource]:
     sources: list[FeedSource] = []
     shared_market: SimulatedMarket | None = None
+    kinds = {v.name: v.kind if config.source == "config" else config.source for v in market.enabled_venues}
     for venue in market.enabled_venues:
-        kind = venue.kind if config.source == "config" else config.source
+        kind = kinds[venue.name]
         symbols = market.symbols_of(venue.name)
+        references = market.reference_symbols_of(venue.name)  # bars for marks only
         if kind == "ccxt":
             from runtime.feed.sources import CcxtSource
             from shared.adapters.ccxt import CcxtExchange
@@ -31,15 +33,19 @@ def build_sources(market: MarketConfig, config: FeedConfig, clock: Clock) -> lis
             exchange = CcxtExchange(venue.ccxt_id or venue.name, venue=venue.name,
                                     timeout_ms=5_000)
             sources.append(CcxtSource(exchange, symbols, depth=config.book_depth, clock=clock,
-                                      stream_options={"poll_interval_s": config.poll_interval_s}))
+                                      stream_options={"poll_interval_s": config.poll_interval_s},
+                                      reference_symbols=references))
         else:
             if shared_market is None:
+                from shared.market.reference import ReferenceMarket
                 from shared.market.simulator import MarketSimulator
 
                 # a 1 s grid: books change well inside `stale_after_s`
                 sim = MarketSimulator(market, config.seed, clock.now(), update_interval_s=1.0)
-                shared_market = SimulatedMarket(sim)
-            sources.append(SimulatedSource(shared_market, venue.name, symbols))
+                simulated = [name for name, k in kinds.items() if k != "ccxt"]
+                shared_market = SimulatedMarket(sim, reference=ReferenceMarket(
+                    market, config.seed, clock.now(), venues=simulated, schedule=sim.schedule))
+            sources.append(SimulatedSource(shared_market, venue.name, symbols, references))
     return sources
 
 

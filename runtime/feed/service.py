@@ -6,7 +6,8 @@ Each `step(now)` (driven by the app's loop, or by a test with a simulated clock)
 3. a venue silent for `stale_after_s` is marked stale, reconnected, and one warning
    Notification (kind="outage", dedupe_key per venue) goes to `notifications`;
    recovery sends an info notification;
-4. bars are published to `market-bars` (ordering key = symbol) strictly in open-time
+4. bars (of traded symbols and of the reference symbols kept for marks, e.g. BNB/USDT)
+   are published to `market-bars` (ordering key = symbol) strictly in open-time
    order per venue/symbol: an older or repeated bar is suppressed, a gap is backfilled
    from the venue's history first; the envelope id is derived from the bar key, so a
    republished bar is the same message;
@@ -121,7 +122,7 @@ class FeedService:
             self._book(book, now)
         for bar in update.bars:
             self._track(bar.venue, bar.symbol).pending[bar.open_time] = bar
-        for symbol in source.symbols:
+        for symbol in source.bar_symbols:  # traded and reference (marks only) symbols
             self._flush(source, symbol, now)
 
     def _check_stale(self, state: VenueState, now: datetime) -> None:

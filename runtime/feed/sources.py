@@ -1,6 +1,11 @@
 """Where the feed's market data comes from: one `FeedSource` per venue.
 
-- `SimulatedSource` reads a shared `MarketSimulator` (one latent market, many venues).
+Besides its traded `symbols` (bars and books) a source may deliver bars of reference
+symbols (config `reference_symbols`, kept for marks only: no books, no websocket);
+`bar_symbols` is both.
+
+- `SimulatedSource` reads a shared `MarketSimulator` (one latent market, many venues) and,
+  for the reference symbols, the `ReferenceMarket` beside it.
   The venue keeps trading while our connection is down, so its bars are kept as the
   venue's history and served back by `history()` for backfill. `drop_feed(start, end)`
   makes the connection go silent (no error, no data), like a websocket that stops.
@@ -24,7 +29,7 @@ from typing import Any, Protocol
 
 from shared.clock import WallClock
 from shared.contracts import Bar, BookSnapshot
-from shared.errors import ExchangeUnavailable
+from shared.errors import ExchangeUnavailable, PermanentError
 from shared.ports import Clock
 
 log = logging.getLogger("tradewinds.feed.sources")
@@ -43,7 +48,8 @@ class SourceUpdate:
 
 class FeedSource(Protocol):
     venue: str
-    symbols: list[str]
+    symbols: list[str]       # traded: bars and books
+    bar_symbols: list[str]   # `symbols` + reference symbols (bars only)
 
     def connect(self) -> None:
         """(Re)open the connection; raises TransientError when the venue cannot be reached."""
@@ -61,11 +67,13 @@ class FeedSource(Protocol):
 
 
 class SimulatedMarket:
-    """One MarketSimulator shared by the simulated venues; advanced once per instant and
-    remembering the bars each venue produced (its exchange-side history)."""
+    """One MarketSimulator (and the ReferenceMarket of the reference symbols, if given)
+    shared by the simulated venues; advanced once per instant and remembering the bars
+    each venue produced (its exchange-side history)."""
 
-    def __init__(self, simulator, keep_minutes: int = 1440):
+    def __init__(self, simulator, keep_minutes: int = 1440, reference=None):
         self.sim = simulator
+        self.reference = reference
         self._history: dict[tuple[str, str], deque[Bar]] = defaultdict(
             lambda: deque(maxlen=keep_minutes))
         self._new: dict[str, list[Bar]] = defaultdict(list)
@@ -73,7 +81,10 @@ class SimulatedMarket:
     def advance(self, now: datetime) -> None:
         if now <= self.sim.now:
             return
-        for bar in self.sim.advance(now):
+        bars = self.sim.advance(now)
+        if self.reference is not None:
+            bars += self.reference.advance(now)
+        for bar in bars:
             self._history[(bar.venue, bar.symbol)].append(bar)
             self._new[bar.venue].append(bar)
 
@@ -86,10 +97,12 @@ class SimulatedMarket:
 
 
 class SimulatedSource:
-    def __init__(self, market: SimulatedMarket, venue: str, symbols: list[str]):
+    def __init__(self, market: SimulatedMarket, venue: str, symbols: list[str],
+                 reference_symbols: list[str] | tuple[str, ...] = ()):
         self.market = market
         self.venue = venue
         self.symbols = list(symbols)
+        self.bar_symbols = [*self.symbols, *reference_symbols]
         self._drops: list[tuple[datetime, datetime]] = []
         self._last_book_ts: dict[str, datetime] = {}
         self._connected = False
@@ -121,7 +134,7 @@ class SimulatedSource:
             if self._last_book_ts.get(symbol) != book.ts:  # a held (stale) book is no update
                 self._last_book_ts[symbol] = book.ts
                 books.append(book)
-        bars = [b for b in new_bars if b.symbol in self.symbols]
+        bars = [b for b in new_bars if b.symbol in self.bar_symbols]
         return SourceUpdate(bars=bars, books=books)
 
     def history(self, symbol: str, start: datetime, end: datetime) -> list[Bar]:
@@ -234,20 +247,24 @@ class CcxtSource:
     `connect()` loads the markets over REST (raising TransientError when the venue cannot
     be reached), then starts the streams and waits up to `first_book_timeout_s` for a
     first book per symbol; `close()` stops them. `stream_options` go to each BookStream
-    (`poll_interval_s` of the REST fallback, `backoff`, `sleep`, `rand`)."""
+    (`poll_interval_s` of the REST fallback, `backoff`, `sleep`, `rand`).
+    `reference_symbols` are polled for bars like the others, with no book stream."""
 
     def __init__(self, exchange, symbols: list[str], depth: int = 20, *,
                  clock: Clock | None = None, first_book_timeout_s: float = 5.0,
-                 stream_options: dict[str, Any] | None = None):
+                 stream_options: dict[str, Any] | None = None,
+                 reference_symbols: list[str] | tuple[str, ...] = ()):
         self.exchange = exchange
         self.venue = exchange.venue
         self.symbols = list(symbols)
+        self.bar_symbols = [*self.symbols, *reference_symbols]
         self.depth = depth
         self.clock = clock or WallClock()
         self.first_book_timeout_s = first_book_timeout_s
         self.stream_options = dict(stream_options or {})
         self.books: BookStreams | None = None
         self._cursor: dict[str, datetime] = {}
+        self._refused: set[str] = set()  # reference symbols the venue refused (warned once)
 
     @property
     def streaming(self) -> bool:
@@ -256,6 +273,8 @@ class CcxtSource:
     def connect(self) -> None:
         self.exchange.load_markets(reload=True)
         self.close()
+        if not self.symbols:
+            return  # reference symbols only: bars over REST, no book to stream
         self.books = BookStreams(self.exchange.settings, self.symbols, self.clock, self.depth,
                                  self.stream_options)
         self.books.start()
@@ -266,9 +285,18 @@ class CcxtSource:
     def poll(self, now: datetime) -> SourceUpdate:
         update = SourceUpdate()
         closed_before = now.replace(second=0, microsecond=0)
-        for symbol in self.symbols:
+        for symbol in self.bar_symbols:
             since = self._cursor.get(symbol, closed_before - MINUTE)
-            bars = self.history(symbol, since, closed_before)
+            try:
+                bars = self.history(symbol, since, closed_before)
+            except PermanentError as exc:
+                if symbol in self.symbols:
+                    raise
+                if symbol not in self._refused:  # a marks-only symbol never stops the venue's feed
+                    self._refused.add(symbol)
+                    log.warning("reference symbol refused by the venue; its mark is not kept",
+                                extra={"venue": self.venue, "symbol": symbol, "error": str(exc)[:200]})
+                continue
             if bars:
                 self._cursor[symbol] = bars[-1].open_time + MINUTE
             update.bars.extend(bars)

@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from runtime.common.metrics import instrument_predictor
 from runtime.predictor.batcher import MicroBatcher
 from shared.ml.config import ServerConfig, load_ml_config
 
@@ -133,6 +134,7 @@ def create_app(model_dir: str | Path | None = None, server: ServerConfig | None 
                           }}})
     for route in sorted(health_routes):
         app.add_api_route(route, health, methods=["GET"], response_model=Health)
+    instrument_predictor(app, sorted(predict_routes))  # GET /metrics: predictor latency, requests
     return app
 
 

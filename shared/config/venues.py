@@ -1,5 +1,8 @@
 """Venues, instruments and the latent market process: the typed form of config/venues.yaml.
 
+`reference_symbols` are kept for their marks only (fee currencies, GBP): each names the
+venue whose 1-minute bars set its mark; nothing trades them.
+
 A new simulated (or ccxt) venue is a YAML entry, not a code change. Every model is
 frozen and rejects unknown fields, so a typo fails at start-up with the field named.
 """
@@ -112,6 +115,17 @@ class AssetConfig(_Frozen):
         return self
 
 
+class ReferenceSymbolConfig(_Frozen):
+    """A symbol kept for its mark only (a fee currency such as BNB, the GBP rate of the cold
+    sweep): no strategy, no arbitrage, no books; its closed 1-minute bars come from `venue`."""
+
+    symbol: str = Field(pattern=r"^[A-Z0-9]+/[A-Z0-9]+$", description="BASE/QUOTE")
+    venue: str = Field(min_length=1)
+    start_price: Decimal | None = Field(default=None, gt=0)  # the simulator's first price
+    daily_vol_pct: float = Field(default=1.0, gt=0, le=50)   # the simulator's daily volatility
+    tick_size: Decimal = Field(default=Decimal("0.0001"), gt=0)  # the simulator's price grid
+
+
 class RegimeConfig(_Frozen):
     name: str
     vol_mult: float = Field(gt=0)
@@ -141,6 +155,7 @@ class MarketConfig(_Frozen):
     symbols: list[str] = Field(min_length=1)
     venues: list[VenueConfig] = Field(min_length=1)
     triangles: list[tuple[str, str, str]] = []
+    reference_symbols: list[ReferenceSymbolConfig] = []
     latent: LatentConfig = LatentConfig()
 
     @field_validator("symbols")
@@ -186,6 +201,36 @@ class MarketConfig(_Frozen):
                     raise ValueError(f"triangle {tri}: no symbol trades {a} against {b}")
         return triangles
 
+    @field_validator("reference_symbols")
+    @classmethod
+    def _references_apart(cls, refs: list[ReferenceSymbolConfig], info: ValidationInfo):
+        traded = set(info.data.get("symbols") or [])
+        quote = info.data.get("quote", "USDT")
+        known = {quote} | {a for s in traded for a in s.split("/")}
+        venues = {v.name: v for v in info.data.get("venues") or []}
+        seen: set[str] = set()
+        for i, ref in enumerate(refs):
+            at = f"reference_symbols[{i}]"
+            base, _, ref_quote = ref.symbol.partition("/")
+            if base == ref_quote:
+                raise ValueError(f"{at}.symbol: {ref.symbol} trades an asset against itself")
+            if ref.symbol in traded:
+                raise ValueError(f"{at}.symbol: {ref.symbol} is a traded symbol (`symbols`): "
+                                 "a reference symbol is for marks only")
+            if ref.symbol in seen:
+                raise ValueError(f"{at}.symbol: {ref.symbol} is listed twice")
+            seen.add(ref.symbol)
+            others = known | {a for r in refs if r is not ref for a in r.symbol.split("/")}
+            if not {base, ref_quote} & others:
+                raise ValueError(f"{at}.symbol: {ref.symbol} cannot be valued: neither {base} nor "
+                                 f"{ref_quote} is {quote} or an asset of another symbol")
+            if "venues" in info.data and ref.venue not in venues:
+                raise ValueError(f"{at}.venue: {ref.venue!r} is not a configured venue "
+                                 f"({sorted(venues)})")
+            if ref.venue in venues and venues[ref.venue].kind == "simulated" and ref.start_price is None:
+                raise ValueError(f"{at}.start_price: needed: venue {ref.venue!r} is simulated")
+        return refs
+
     @model_validator(mode="after")
     def _regime_index(self) -> MarketConfig:
         if self.latent.initial_regime >= len(self.latent.regimes):
@@ -206,6 +251,15 @@ class MarketConfig(_Frozen):
         """The symbols a venue quotes, in the market's symbol order."""
         cfg = self.venue(venue)
         return [s for s in self.symbols if cfg.lists(s)]
+
+    def reference_symbols_of(self, venue: str) -> list[str]:
+        """The reference symbols (marks only) `venue` quotes."""
+        return [r.symbol for r in self.reference_symbols if r.venue == venue]
+
+    @property
+    def mark_symbols(self) -> list[str]:
+        """Every symbol with a mark: the traded ones, then the reference ones."""
+        return [*self.symbols, *(r.symbol for r in self.reference_symbols)]
 
     def pair_for(self, a: str, b: str) -> str | None:
         """The listed symbol trading asset `a` against `b` (either direction), if any."""

@@ -70,7 +70,8 @@ class ArbitrageEngine:
         """Scan `books` (the snapshot), then for each opportunity, best first: refuse it if a
         leg's venue breaker is not closed; re-size it on what the opportunities approved
         before it leave (books and inventory); check its slippage on the latest books (less
-        the same); run the pre-trade check."""
+        the same); run the pre-trade check (the halt flag and the arbitrage's own
+        `max_notional_usd`, not the strategies' order limit)."""
         found = (self.scanner.scan_update(update[0], update[1], books, inventory, now) if update
                  else self.scanner.scan(books, inventory, now))
         out = Decisions(near_misses=list(found.near_misses))
@@ -95,7 +96,7 @@ class ArbitrageEngine:
             if not check.ok:
                 out.near_misses.append(_miss(opp, MissReason.SLIPPAGE, now, check.detail))
                 continue
-            reasons = self.gate.check(opp.notional_usd)
+            reasons = self.gate.check_arbitrage(opp.notional_usd, self.cfg.max_notional_usd)
             if reasons:
                 out.near_misses.append(_miss(opp, MissReason.RISK, now, "; ".join(reasons)))
                 continue

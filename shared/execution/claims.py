@@ -11,7 +11,9 @@ file of its own), so the claim survives a crash that rolls the step back.
   its answer returned; what the venue cannot say yet is an unknown outcome (reconciliation);
 - a send the venue refused or never took (`OrderRejected`, a permanent error, a rate limit,
   an answer of "not executed") releases the claim, so a failover may send it elsewhere;
-- an algo child's claim names its parent (`parent_scope`, set by the executor around an order).
+- an algo child's claim names its parent (`parent_scope`, set by the executor around an order);
+  an arbitrage leg's or hedge's claim names its opportunity (`parent_scope(opp_id,
+  "opportunity")`, set by the leg executor; its plan is `arb_plans/{opp_id}`, `arb_plans`).
 
 `resolve_claims` (start-up and the periodic reconciliation): every unresolved claim older than
 `grace_s` (so a send still in flight is left alone) is settled. With a terminal order record
@@ -19,6 +21,7 @@ it is done. Without a record (the step rolled back), the venue's truth is booked
 `reconcile.settle_order` (state, Execution in the pending outbox); an algo child is booked on
 its own unless its parent was committed (the parent's aggregate covers it), and then the parent
 is closed, marked `children_reconciled`, so a redelivery of it sends nothing and books nothing.
+An arbitrage leg is always booked on its own (an opportunity is no order: nothing to close).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from decimal import Decimal
 
 from shared.contracts import Execution, ExecutionStatus, Order, OrderSource, Side
 from shared.crashpoints import crashpoint
-from shared.errors import OrderRejected, PermanentError, RateLimited
+from shared.errors import NotSent, OrderRejected, PermanentError, RateLimited
 from shared.execution.lifecycle import COLLECTION as ORDERS
 from shared.execution.lifecycle import OrderRecord, OrderState, load
 from shared.execution.reconcile import ReconcileReport, settle_order
@@ -41,13 +44,16 @@ from shared.ports import Clock, Exchange, Store
 
 log = logging.getLogger("tradewinds.executor.claims")
 COLLECTION = "order_claims"
-_parent: contextvars.ContextVar[str | None] = contextvars.ContextVar("tw_parent_order", default=None)
+ORDER, OPPORTUNITY = "order", "opportunity"  # what a claim's parent is
+_parent: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("tw_parent_order", default=None)
 
 
 @contextmanager
-def parent_scope(client_order_id: str) -> Iterator[None]:
-    """Sends inside belong to this order (an algo's children name it in their claims)."""
-    token = _parent.set(client_order_id)
+def parent_scope(parent_id: str, kind: str = ORDER) -> Iterator[None]:
+    """Sends inside belong to this order (an algo's children name it in their claims) or,
+    with `kind="opportunity"`, to this arbitrage opportunity (its legs and hedges). A thread
+    started inside does not inherit it: submit with `contextvars.copy_context().run`."""
+    token = _parent.set((parent_id, kind))
     try:
         yield
     finally:
@@ -55,12 +61,12 @@ def parent_scope(client_order_id: str) -> Iterator[None]:
 
 
 def claim_doc(order: Order, at: datetime) -> dict:
-    parent = _parent.get()
+    parent, kind = _parent.get() or (None, ORDER)
     return {"client_order_id": order.client_order_id, "venue": order.venue, "symbol": order.symbol,
             "side": order.side.value, "quantity": str(order.quantity), "order_type": order.order_type.value,
             "reference_price": str(order.reference_price), "source": order.source.value,
             "strategy": order.strategy, "parent": parent if parent != order.client_order_id else None,
-            "at": at.isoformat(), "resolved": False}
+            "parent_kind": kind, "at": at.isoformat(), "resolved": False}
 
 
 def _not_executed(ex: Execution) -> bool:
@@ -77,7 +83,12 @@ class ClaimedVenues:
         return {name: _Claimed(self, name) for name in self.venues}
 
     def send(self, name: str, order: Order) -> Execution:
-        if not self.claims.create_if_absent(COLLECTION, order.client_order_id, claim_doc(order, self.clock.now())):
+        try:
+            claimed = self.claims.create_if_absent(COLLECTION, order.client_order_id,
+                                                   claim_doc(order, self.clock.now()))
+        except Exception as exc:
+            raise NotSent(f"not sent: the claims store is unavailable ({type(exc).__name__})") from exc
+        if not claimed:
             return self.sent_before(order)
         crashpoint("before_send")
         try:
@@ -168,7 +179,7 @@ def _resolve_one(store: Store, exchanges, doc: dict, report: ReconcileReport, no
             return "recorded"
         if rec.state is not OrderState.NEW:
             return None  # open: the unknown-outcome pass settles it; the claim waits
-    parent_id = doc.get("parent")
+    parent_id = doc.get("parent") if doc.get("parent_kind", ORDER) == ORDER else None
     parent = load(store, parent_id) if parent_id else None
     if rec is None and parent is not None and parent.state.terminal and not _reconciled(store, parent_id):
         return "covered by its parent's execution"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from shared.config.loader import load_yaml_model
 
@@ -18,9 +18,15 @@ class _Frozen(BaseModel):
 
 
 class ArbitrageConfig(_Frozen):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
     min_edge_bps: Decimal = Field(default=Decimal(5), ge=0, le=10_000)
     min_order_usd: Decimal = Field(default=Decimal(20), gt=0)
-    max_order_usd: Decimal = Field(default=Decimal(2500), gt=0)
+    # the arbitrage's own notional per opportunity (quote currency), sized further by depth and
+    # inventory; not the strategies' order limit (config/risk.yaml limits.max_order_usd), which
+    # the pre-trade gate does not apply to arbitrage. `max_order_usd` is its former name.
+    max_notional_usd: Decimal = Field(default=Decimal(5000), gt=0,
+                                      validation_alias=AliasChoices("max_notional_usd", "max_order_usd"))
     max_book_age_ms: int = Field(default=3000, gt=0)
     max_slippage_bps: Decimal = Field(default=Decimal(15), gt=0, le=1000)
     hedge_max_bps: Decimal = Field(default=Decimal(50), gt=0, le=2000)
@@ -30,8 +36,8 @@ class ArbitrageConfig(_Frozen):
 
     @model_validator(mode="after")
     def _bounds(self) -> ArbitrageConfig:
-        if self.min_order_usd > self.max_order_usd:
-            raise ValueError("min_order_usd cannot exceed max_order_usd")
+        if self.min_order_usd > self.max_notional_usd:
+            raise ValueError("min_order_usd cannot exceed max_notional_usd")
         return self
 
 

@@ -19,16 +19,24 @@ every hedge sent on one is kept for `drain_late()` (the engine records and publi
 them); a leg answer handed over by reconciliation is not (reconciliation books it). A leg
 is settled once: a second answer for it (late answer and reconciliation both) hedges
 nothing more. After a restart `resume_legs.resume_waiting` re-adopts them from the store.
+
+Never blind across a crash: with a plan store (`plans`, wired by the executor's bootstrap),
+`run` writes the opportunity's plan durably (`arb_plans`) before any leg is sent, and sends
+nothing (every leg rejected) when that write fails. The legs and hedges are sent inside
+`claims.parent_scope(opp.id, "opportunity")`, so each claim names the opportunity. The plan
+is settled (written behind) once the outcome is final: every leg known and nothing left
+that a hedge could have unwound but did not (no venue or book for it). An unsettled plan
+is what start-up recovery (`resume_legs.resume_waiting`) rebuilds and hedges.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from shared.contracts import (
@@ -41,60 +49,16 @@ from shared.contracts import (
     Side,
     client_order_id,
 )
+from shared.execution.arb_outcome import ArbOutcome, asset_deltas
+from shared.execution.arb_plans import ArbPlans
+from shared.execution.claims import OPPORTUNITY, parent_scope
 from shared.execution.config import ArbitrageConfig
 from shared.execution.opportunity import BPS, ZERO, Opportunity
 from shared.execution.routing import UNKNOWN, GuardedVenues, no_fill, outcome_unknown
 
 log = logging.getLogger("tradewinds.executor.legs")
 BookFn = Callable[[str, str], BookSnapshot | None]
-
-
-@dataclass
-class ArbOutcome:
-    opportunity: Opportunity
-    legs: list[Execution]
-    hedges: list[Execution] = field(default_factory=list)
-    residual: dict[str, Decimal] = field(default_factory=dict)  # after hedging (0 = flat)
-    realised: Decimal = ZERO       # in the home asset, residuals valued at the mid
-    legging_loss: Decimal = ZERO   # in the home asset
-    fill_ratio: Decimal = ZERO
-    unresolved: list[str] = field(default_factory=list)  # legs whose outcome is unknown
-    settled_late: bool = False     # the legs' outcome became known after `run` returned
-
-    @property
-    def executions(self) -> list[Execution]:
-        return self.legs + self.hedges
-
-    @property
-    def known(self) -> list[Execution]:
-        """The executions that may be booked: an unknown outcome is settled later."""
-        return [e for e in self.executions if not outcome_unknown(e)]
-
-    @property
-    def flat(self) -> bool:
-        return not self.unresolved and all(v == 0 for v in self.residual.values())
-
-    def to_doc(self) -> dict:
-        return {**self.opportunity.to_doc(), "realised": str(self.realised),
-                "legging_loss": str(self.legging_loss), "fill_ratio": str(self.fill_ratio),
-                "residual": {k: str(v) for k, v in self.residual.items()},
-                "legs": [e.client_order_id for e in self.legs],
-                "hedges": [e.client_order_id for e in self.hedges], "flat": self.flat,
-                "unresolved": list(self.unresolved), "settled_late": self.settled_late}
-
-
-def asset_deltas(executions: list[Execution]) -> dict[str, Decimal]:
-    """Net change per asset from the fills (fees charged in the quote, as the venues do)."""
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    for ex in executions:
-        if ex.filled_quantity <= 0:
-            continue
-        base, quote = ex.symbol.split("/")
-        notional = ex.filled_quantity * ex.price
-        sign = 1 if ex.side is Side.BUY else -1
-        out[base] += sign * ex.filled_quantity
-        out[quote] += -sign * notional - ex.fee
-    return out
+__all__ = ["ArbOutcome", "BookFn", "LegExecutor", "asset_deltas"]  # ArbOutcome, asset_deltas: re-exported
 
 
 @dataclass
@@ -108,8 +72,8 @@ class _Waiting:
 class LegExecutor:
     def __init__(self, guarded: GuardedVenues, books: BookFn, cfg: ArbitrageConfig,
                  fees_bps: Mapping[str, Decimal], lot_sizes: Mapping[str, Decimal] | None = None,
-                 pool: ThreadPoolExecutor | None = None):
-        self.guarded, self.books, self.cfg = guarded, books, cfg
+                 pool: ThreadPoolExecutor | None = None, plans: ArbPlans | None = None):
+        self.guarded, self.books, self.cfg, self.plans = guarded, books, cfg, plans
         self.fees_bps, self.lots = fees_bps, dict(lot_sizes or {})
         self.pool = pool or ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="leg")
         self._late: list[Execution] = []
@@ -122,14 +86,16 @@ class LegExecutor:
 
     def send_all(self, orders: list[Order]) -> list[Execution]:
         """Every leg's answer; a leg without one within `leg_timeout_s` is an unknown outcome
-        and its future is kept: the late answer goes to `drain_late()`."""
+        and its future is kept: the late answer goes to `drain_late()`. No plan is written:
+        `run` is the way to send an opportunity."""
         legs, pending = self._send(orders)
         for fut in pending:
             fut.add_done_callback(self._on_late)
         return legs
 
     def _send(self, orders: list[Order]) -> tuple[list[Execution], list[Future]]:
-        futures = [self.pool.submit(self.guarded.send, o) for o in orders]
+        # each send in a copy of the caller's context: its claim names the caller's parent scope
+        futures = [self.pool.submit(contextvars.copy_context().run, self.guarded.send, o) for o in orders]
         wait(futures, timeout=self.cfg.leg_timeout_s)
         out, pending = [], []
         for order, fut in zip(orders, futures):
@@ -217,7 +183,16 @@ class LegExecutor:
 
     def run(self, opp: Opportunity) -> ArbOutcome:
         orders = opp.orders()
-        legs, pending = self._send(orders)
+        if self.plans is not None:
+            try:
+                self.plans.write(opp)  # durable before the first leg is sent
+            except Exception as exc:  # noqa: BLE001 - no plan, no send: never trade blind
+                log.error("arbitrage plan not written: nothing sent", extra={"key": opp.key, "error": repr(exc)})
+                now = self.guarded.clock.now()
+                return ArbOutcome(opp, [no_fill(o, now, ExecutionStatus.REJECTED,
+                                                f"plan not durable: {type(exc).__name__}") for o in orders])
+        with parent_scope(opp.id, OPPORTUNITY):
+            legs, pending = self._send(orders)
         unresolved = [ex.client_order_id for ex in legs if outcome_unknown(ex)]
         if not unresolved:
             return self._complete(opp, legs)
@@ -238,17 +213,28 @@ class LegExecutor:
         # all legs complete: what is left is lot-rounding dust, kept as inventory
         residual = {} if ratio >= 1 else {
             a: q for a, q in asset_deltas(legs).items() if a != opp.home and q != 0}
-        for asset, qty in residual.items():
-            hedge = self._hedge(opp, asset, qty, legs)
-            if hedge is not None:
-                outcome.hedges.append(hedge)
+        blocked: list[str] = []  # residual assets no venue or book could hedge
+        with parent_scope(opp.id, OPPORTUNITY):
+            for asset, qty in residual.items():
+                hedge = self._hedge(opp, asset, qty, legs, blocked)
+                if hedge is not None:
+                    outcome.hedges.append(hedge)
         after = asset_deltas(outcome.executions)
         outcome.residual = {a: after.get(a, ZERO) for a in residual}
         outcome.realised = self._value(opp, after)
         outcome.legging_loss = max(ZERO, opp.expected_profit * ratio - outcome.realised) if residual else ZERO
+        if self.plans is not None and not blocked:  # final: flat, hedged, or dust below a lot
+            self.plans.settle(opp.id)
+            try:
+                self.pool.submit(self.plans.flush)  # written behind, off the caller's path
+            except RuntimeError:  # the pool is shut down
+                self.plans.flush()
         return outcome
 
-    def _hedge(self, opp: Opportunity, asset: str, qty: Decimal, legs: list[Execution]) -> Execution | None:
+    def _hedge(self, opp: Opportunity, asset: str, qty: Decimal, legs: list[Execution],
+               blocked: list[str]) -> Execution | None:
+        """The hedge's answer; None when nothing was sent (`asset` added to `blocked` when a
+        venue or a book was missing, not when the residual is below a lot)."""
         symbol = next((s for s in (f"{asset}/{opp.home}", f"{opp.home}/{asset}")
                        if any(leg.symbol == s for leg in opp.legs)), f"{asset}/{opp.home}")
         side = Side.SELL if qty > 0 else Side.BUY  # undo the excess
@@ -260,10 +246,9 @@ class LegExecutor:
         excess = sorted(v for v, d in per_venue.items() if d != 0 and (d > 0) == (qty > 0))
         venues = excess + sorted({leg.venue for leg in opp.legs} - set(excess))
         venue = next((v for v in venues if self.guarded.available(v)), None)
-        if venue is None:
-            return None
-        book = self._book(venue, symbol)
+        book = self._book(venue, symbol) if venue is not None else None
         if book is None or not (book.bids if side is Side.SELL else book.asks):
+            blocked.append(asset)
             return None
         touch = (book.bids if side is Side.SELL else book.asks)[0].price
         bound = self.cfg.hedge_max_bps / BPS

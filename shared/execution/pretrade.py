@@ -1,9 +1,10 @@
 """Pre-trade checks in process, against a cached view of the risk state.
 
-The hot path calls `check()`, which reads only memory: the halt flag and the limits. The
-cache is refreshed from the store (`state/risk`) by `refresh()` — called off the hot path
-by the service's background loop or by the replay each step — and at once by `control`
-messages (halt/resume). Order latency is measured here too (rolling average for the panic
+The hot path calls `check()` (strategy and manual orders: the halt flag and the strategies'
+order limit) or `check_arbitrage()` (the halt flag and the arbitrage's own notional cap),
+which read only memory. The cache is refreshed from the store (`state/risk`) by `refresh()`
+— called off the hot path by the service's background loop or by the replay each step —
+and at once by `control` messages (halt/resume). Order latency is measured here too (rolling average for the panic
 brake, which the risk step evaluates from `latency_ms` on each Execution).
 """
 
@@ -47,6 +48,7 @@ class PreTradeGate:
     def __init__(self, clock: Clock, cfg: PretradeConfig | None = None, limits: Limits | None = None):
         cfg = cfg or PretradeConfig()
         self.clock, self.cfg, self.limits = clock, cfg, limits
+        self._file_limits, self._settings_version = limits, None  # the operator's settings lay over these
         self.view = RiskView()
         self._latencies: deque[float] = deque(maxlen=cfg.latency_window)
         self._lock = threading.Lock()
@@ -60,7 +62,24 @@ class PreTradeGate:
         doc = store.get("state", "risk") or {}
         self.view = RiskView(bool(doc.get("halted")), doc.get("halt_reason", ""),
                              doc.get("halted_by", ""), now)
+        self._apply_settings(store.get("settings", "current"))
         return self.view
+
+    def _apply_settings(self, doc: dict | None) -> None:
+        """The operator's current limits (`settings/current`, shared.risk.settings) over the
+        file's, as the risk step applies them; a version that does not validate keeps the file's."""
+        if self._file_limits is None:
+            return
+        overlay = ((doc or {}).get("risk") or {}).get("limits") or {}
+        version = (doc or {}).get("version")
+        if version == self._settings_version:
+            return
+        try:
+            merged = {**self._file_limits.model_dump(mode="json"), **overlay}
+            self.limits = type(self._file_limits).model_validate(merged)
+        except ValueError:
+            self.limits = self._file_limits
+        self._settings_version = version
 
     def on_control(self, ctl: Control) -> None:
         if ctl.command is Command.HALT:
@@ -74,11 +93,25 @@ class PreTradeGate:
 
     # -- the check (hot path: memory only) ------------------------------------------------
     def check(self, notional_usd: Decimal, reduces: bool = False) -> list[str]:
+        """A strategy or manual order: the halt flag and the strategies' order limit
+        (`limits.max_order_usd`)."""
         reasons = []
         if self.view.halted and not reduces:
             reasons.append(f"halted: {self.view.reason or 'trading is halted'}")
         if self.limits is not None and not reduces and notional_usd > self.limits.max_order_usd:
             reasons.append(f"max_order_usd: {notional_usd:.2f} > {self.limits.max_order_usd}")
+        return reasons
+
+    def check_arbitrage(self, notional_usd: Decimal, max_notional_usd: Decimal) -> list[str]:
+        """An arbitrage opportunity: the halt flag and the arbitrage's own notional cap
+        (config/executor.yaml `arbitrage.max_notional_usd`). The strategies' order limit is
+        not applied: an arbitrage is flat in inventory across its legs, sized by depth and
+        inventory under its own cap."""
+        reasons = []
+        if self.view.halted:
+            reasons.append(f"halted: {self.view.reason or 'trading is halted'}")
+        if notional_usd > max_notional_usd:
+            reasons.append(f"max_notional_usd: {notional_usd:.2f} > {max_notional_usd}")
         return reasons
 
     # -- latency ------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from typing import Protocol
 
 from shared.contracts import BookSnapshot, Execution, ExecutionStatus, Order, Side
 from shared.contracts.envelope import derive_id
-from shared.errors import OrderRejected, PermanentError, RateLimited
+from shared.errors import NotSent, OrderRejected, PermanentError, RateLimited
 from shared.execution.breaker import Breakers
 from shared.execution.paper import walk_book
 from shared.execution.rejects import RejectTracker
@@ -104,6 +104,9 @@ class GuardedVenues:
         started = self.timer()
         try:
             ex = venue.execute(order)
+        except NotSent as exc:  # never reached the venue: not its failure, nothing to reconcile
+            log.warning("order not sent", extra={"venue": order.venue, "error": str(exc)})
+            return no_fill(order, self.clock.now(), ExecutionStatus.REJECTED, str(exc))
         except Exception as exc:  # noqa: BLE001 - a venue error must never escape the hot path
             measured = (self.timer() - started) * 1000
             self.rejects.record(order.venue, True, self.clock.now())

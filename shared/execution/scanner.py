@@ -4,11 +4,12 @@ Every edge is net of each venue's taker fee and priced at the VWAP of the size (
 the book with `walk_book`), not the touch. Both kinds are sized level by level: the size
 stops where the marginal unit's edge falls below `min_edge_bps` or a leg would need a
 level beyond its IOC limit (touch -/+ `max_slippage_bps`), and is capped by inventory on
-each venue and by `max_order_usd` (triangle maths: `shared.execution.triangle`). What is
+each venue and by `max_notional_usd` (triangle maths: `shared.execution.triangle`). What is
 found below the bar is returned as a `NearMiss` with its reason (fees, depth, inventory,
 stale_book) for the service to write behind. `rescan` searches one opportunity again on
-the books an earlier one of the same scan leaves. Pure: no store, no bus, no clock read
-(the caller passes `now`).
+the books an earlier one of the same scan leaves. `worth_scanning` is the cheap pre-check
+on the touches alone (BookTop): no scan can trade when it is False. Pure: no store, no bus,
+no clock read (the caller passes `now`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from shared.config.venues import MarketConfig
-from shared.contracts import BookSnapshot, Side
+from shared.contracts import BookSnapshot, BookTop, Side
 from shared.execution.config import ArbitrageConfig
 from shared.execution.opportunity import (
     BPS,
@@ -33,6 +34,7 @@ from shared.execution.paper import walk_book
 from shared.execution.triangle import Cycle, Hop, hop_rate, marginal_amount, plan, touch_rate
 
 Books = Mapping[tuple[str, str], BookSnapshot]
+Tops = Mapping[tuple[str, str], BookTop]
 Inventory = Mapping[tuple[str, str], Decimal]  # (venue, asset) -> free balance
 ONE = Decimal(1)
 
@@ -110,6 +112,30 @@ class Scanner:
         cycle = self._cycle_of.get(opp.key)
         return None if cycle is None else self.triangle(cycle, books, inventory, opp.detected_at, marks)
 
+    def worth_scanning(self, tops: Tops, now: datetime) -> bool:
+        """Whether some cross pair or cycle clears `min_edge_bps` net of the taker fees at the
+        touches `tops` (fresh ones only: a stale book can only be a near miss). Deeper
+        levels are only worse, so when this is False a scan of the full books finds no
+        opportunity (only near misses): the replay scans a book update only when it is True."""
+        fresh = {k: t for k, t in tops.items() if not self._stale(t, now)}
+        for symbol, venues in self.venues_of.items():
+            quotes = [(v, fresh[(v, symbol)]) for v in venues if (v, symbol) in fresh]
+            if len(quotes) > 1:  # the best bid and the best ask are on two venues when it passes
+                best_bid = max(t.bid * (ONE - self.fee[v]) for v, t in quotes)
+                if best_bid >= min(t.ask * (ONE + self.fee[v]) for v, t in quotes) * self._need:
+                    return True
+        for cycle in self.cycles:
+            fee, rate = self.fee[cycle.venue], ONE
+            for hop in cycle.hops:
+                top = fresh.get((cycle.venue, hop.symbol))
+                if top is None:
+                    break
+                rate *= ONE / (top.ask * (ONE + fee)) if hop.side is Side.BUY else top.bid * (ONE - fee)
+            else:
+                if rate >= self._need:
+                    return True
+        return False
+
     @staticmethod
     def _add(out: ScanResult, found) -> None:
         if isinstance(found, Opportunity):
@@ -117,7 +143,7 @@ class Scanner:
         elif isinstance(found, NearMiss):
             out.near_misses.append(found)
 
-    def _stale(self, book: BookSnapshot, now: datetime) -> bool:
+    def _stale(self, book: BookSnapshot | BookTop, now: datetime) -> bool:
         return now - book.ts > self._max_age
 
     def _lot(self, symbol: str, qty: Decimal) -> Decimal:
@@ -149,27 +175,16 @@ class Scanner:
             return None
         min_qty = self.cfg.min_order_usd / usd
         max_buy, min_sell = pa * (ONE + self._slip), pb * (ONE - self._slip)
-        cap = min(self.cfg.max_order_usd / usd, inv.get((sell_v, base), ZERO),
+        cap = min(self.cfg.max_notional_usd / usd, inv.get((sell_v, base), ZERO),
                   inv.get((buy_v, quote), ZERO) / (max_buy * cost))
+        walk = lambda limit: _cross_depth(asks, bids, limit, max_buy, min_sell, cost, keep, self._need)
         if cap < min_qty:
-            return miss(MissReason.INVENTORY, net_touch, f"cap {cap:.8f} {base} below minimum {min_qty:.8f}")
-        qty, i, j, ra, rb = ZERO, 0, 0, asks[0].size, bids[0].size
-        while qty < cap:
-            ap, bp = asks[i].price, bids[j].price
-            if ap > max_buy or bp < min_sell or bp * keep < ap * cost * self._need:
-                break
-            take = min(ra, rb, cap - qty)
-            qty, ra, rb = qty + take, ra - take, rb - take
-            if ra <= 0:
-                i += 1
-                if i == len(asks):
-                    break
-                ra = asks[i].size
-            if rb <= 0:
-                j += 1
-                if j == len(bids):
-                    break
-                rb = bids[j].size
+            need = self._lot(symbol, walk(self.cfg.max_notional_usd / usd))
+            if need < min_qty:
+                return miss(MissReason.DEPTH, net_touch, f"edge holds for {need} {base} only")
+            short = _short([(sell_v, base, need), (buy_v, quote, need * max_buy * cost)], inv)
+            return miss(MissReason.INVENTORY, net_touch, short)
+        qty = walk(cap)
         qty = self._lot(symbol, qty)
         if qty < min_qty:
             return miss(MissReason.DEPTH, net_touch, f"edge holds for {qty} {base} only")
@@ -203,12 +218,17 @@ class Scanner:
         if usd is None:
             return None
         min_amount = self.cfg.min_order_usd / usd
-        cap, through = self.cfg.max_order_usd / usd, ONE
+        cap, through, per_home = self.cfg.max_notional_usd / usd, ONE, []
         for hop in cycle.hops:  # each leg spends inventory already held (legs run concurrently)
+            per_home.append((hop.spend, through * (ONE + self._slip)))  # spent per home unit put in
             cap = min(cap, inv.get((cycle.venue, hop.spend), ZERO) / through / (ONE + self._slip))
             through *= hop_rate(cycle, hop, books, fee)
         if cap < min_amount:
-            return miss(MissReason.INVENTORY, net_touch, f"cap {cap:.8f} {home} below minimum")
+            need = marginal_amount(cycle, books, fee, self._slip, self._need, self.cfg.max_notional_usd / usd)
+            if need < min_amount:
+                return miss(MissReason.DEPTH, net_touch, f"edge holds for {need:.8f} {home} only")
+            return miss(MissReason.INVENTORY, net_touch,
+                        _short([(cycle.venue, asset, need * k) for asset, k in per_home], inv))
         amount = marginal_amount(cycle, books, fee, self._slip, self._need, cap)
         if amount < min_amount:
             return miss(MissReason.DEPTH, net_touch, f"edge holds inside the IOC limits for {amount:.8f} {home} only")
@@ -217,6 +237,38 @@ class Scanner:
             return miss(MissReason.DEPTH, net_touch, "edge does not hold after lot rounding")
         legs, net, spent, out = best
         return Opportunity("triangle", cycle.key, home, legs, gross, net, out - spent, spent * usd, now)
+
+
+def _cross_depth(asks, bids, cap: Decimal, max_buy: Decimal, min_sell: Decimal, cost: Decimal,
+                 keep: Decimal, need: Decimal) -> Decimal:
+    """Base units bought on `asks` and sold on `bids` level by level, up to `cap`, while both
+    levels are inside their IOC limits and the marginal unit clears bid x keep >= ask x cost
+    x need (1 + the minimum edge)."""
+    qty, i, j, ra, rb = ZERO, 0, 0, asks[0].size, bids[0].size
+    while qty < cap:
+        ap, bp = asks[i].price, bids[j].price
+        if ap > max_buy or bp < min_sell or bp * keep < ap * cost * need:
+            break
+        take = min(ra, rb, cap - qty)
+        qty, ra, rb = qty + take, ra - take, rb - take
+        if ra <= 0:
+            i += 1
+            if i == len(asks):
+                break
+            ra = asks[i].size
+        if rb <= 0:
+            j += 1
+            if j == len(bids):
+                break
+            rb = bids[j].size
+    return qty
+
+
+def _short(needs, inv: Inventory) -> str:
+    """'venue:asset have < need' for each (venue, asset, need) the inventory cannot cover, the
+    form the rebalancer's capture evidence reads (shared/rebalance/evidence.py)."""
+    out = [f"{v}:{a} {inv.get((v, a), ZERO):.8f} < {q:.8f}" for v, a, q in needs if inv.get((v, a), ZERO) < q]
+    return "; ".join(out)
 
 
 class _Marks:

@@ -56,11 +56,26 @@ class RiskDeps:
     symbols: tuple[str, ...]
     withdrawers: Mapping[str, Withdrawer] = field(default_factory=dict)  # live sweeps only
     store: Store | None = None  # read outside the transaction: the rebalancer's capture evidence
+    claims: Store | None = None  # where a live withdrawal is claimed before it is sent
+
+    @property
+    def sweep_claims(self) -> Store | None:
+        """`claims`, else the store when it takes a write outside the open transaction
+        (Firestore); with neither, live sweeps are refused."""
+        if self.claims is not None:
+            return self.claims
+        return self.store if getattr(self.store, "independent_writes", False) else None
+    reference_symbols: tuple[str, ...] = ()  # marks only (BNB/USDT, GBP/USDT): never traded
+
+    @property
+    def mark_symbols(self) -> tuple[str, ...]:
+        """The marks every valuation reads: traded symbols, then the reference symbols."""
+        return self.symbols + tuple(s for s in self.reference_symbols if s not in self.symbols)
 
     @property
     def assets(self) -> tuple[str, ...]:
         names = {self.config.portfolio.quote}
-        for s in self.symbols:
+        for s in self.mark_symbols:
             names.update(split_symbol(s))
         return tuple(sorted(names))
 
@@ -71,7 +86,8 @@ def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config", wit
     market = load_market_config(Path(config_dir) / "venues.yaml")
     return RiskDeps(load_risk_config(Path(config_dir) / "risk.yaml"), clock,
                     tuple(v.name for v in market.enabled_venues), tuple(market.symbols),
-                    dict(withdrawers or {}), store=store)
+                    dict(withdrawers or {}), store=store,
+                    reference_symbols=tuple(r.symbol for r in market.reference_symbols))
 
 
 def handle(body: Message, envelope: Envelope, tx: Transaction, deps: RiskDeps) -> list[Message]:
@@ -112,7 +128,7 @@ def _ensure_day(tx: Transaction, deps: RiskDeps, marks: dict) -> risk_state.Risk
 # -- signals -----------------------------------------------------------------------------
 def on_signal(sig: Signal, env: Envelope, tx: Transaction, deps: RiskDeps) -> list[Message]:
     now = deps.clock.now()
-    marks = book.marks(tx, deps.symbols)
+    marks = book.marks(tx, deps.mark_symbols)
     marks.setdefault(sig.symbol, sig.price)
     st = _ensure_day(tx, deps, marks)
     pos = book.Position.from_doc(tx.get("positions", f"{sig.venue}:{sig.symbol}"), sig.venue, sig.symbol)
@@ -170,7 +186,7 @@ def on_execution(ex: Execution, tx: Transaction, deps: RiskDeps) -> list[Message
     if tx.get("executions", ex.execution_id) is not None:
         return []  # booked already (a duplicated execution changes nothing)
     now = deps.clock.now()
-    marks = book.marks(tx, deps.symbols)
+    marks = book.marks(tx, deps.mark_symbols)
     if ex.price > 0:
         marks.setdefault(ex.symbol, ex.price)
     st = _ensure_day(tx, deps, marks)
@@ -234,7 +250,7 @@ def _equity_point(tx, deps: RiskDeps, st, fig: nav.Figures) -> None:
 
 # -- control -----------------------------------------------------------------------------
 def on_control(ctl: Control, env: Envelope, tx: Transaction, deps: RiskDeps) -> list[Message]:
-    marks = book.marks(tx, deps.symbols)
+    marks = book.marks(tx, deps.mark_symbols)
     now = deps.clock.now()
     quote = deps.config.portfolio.quote
     if ctl.command is Command.DAILY_RESET:
@@ -277,7 +293,7 @@ def rebalance_and_sweep(tx: Transaction, deps: RiskDeps, marks) -> list[Message]
                            mode=st.mode, now=now, evidence=evidence)
     swept = sweeper.check(tx, venues=deps.venues, marks=marks, quote=quote,
                           nav=_figures(tx, deps, marks).nav, mode=st.mode, cfg=deps.config.sweep,
-                          now=now, withdrawers=deps.withdrawers)
+                          now=now, withdrawers=deps.withdrawers, claims=deps.sweep_claims)
     # a sweep pays into the cold wallet, which is part of NAV: capital moved, not a loss
     days.refresh(tx, st.trading_day, _figures(tx, deps, marks))
     risk_state.save(tx, st)

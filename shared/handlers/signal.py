@@ -3,7 +3,9 @@
 State per venue/symbol lives in `windows/{venue}-{symbol}` (the last bars, the last side
 emitted and each voter's recent realised hit score); strategy parameters are read from
 `params/{strategy}` (current version) on every bar, so a new version applies without a
-redeploy; ensemble weights from `weights/current`.
+redeploy; ensemble weights from `weights/current`. Every bar moves its symbol's mark
+(`marks/{BASE-QUOTE}`); a bar of a reference symbol (config `reference_symbols`: BNB/USDT,
+GBP/USDT, kept for marks only) does nothing else: no window, no strategy, no signal.
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ class SignalDeps:
     predictor: Predictor | None = None
     lstm_weight: float = 0.35
     lstm_input: LstmInput | None = None
+    reference_symbols: frozenset[str] = frozenset()  # marks only: no window, no vote
+
+
+def _reference_symbols(config_dir: str | Path) -> frozenset[str]:
+    from shared.config.venues import load_market_config
+
+    market = load_market_config(Path(config_dir) / "venues.yaml")
+    return frozenset(r.symbol for r in market.reference_symbols)
 
 
 def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config",
@@ -55,7 +65,7 @@ def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config",
     """`predictor`: "config" builds the one config/ml.yaml names, None runs without the
     LSTM, any other string is the URL of an HTTP predictor service."""
     specs = tuple(s for s in load_strategies(Path(config_dir) / "strategies") if s.enabled)
-    deps = SignalDeps(strategies=specs, clock=clock)
+    deps = SignalDeps(strategies=specs, clock=clock, reference_symbols=_reference_symbols(config_dir))
     if predictor is None:
         return deps
     from shared.ml.config import HttpPredictorConfig, PredictorConfig, load_ml_config
@@ -109,6 +119,8 @@ def _update_mark(tx: Transaction, bar: Bar) -> None:
 
 def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
     _update_mark(tx, bar)
+    if bar.symbol in deps.reference_symbols:
+        return []  # kept for its mark only
     key = _window_key(bar)
     doc = tx.get("windows", key)
     if doc is None:

@@ -35,6 +35,7 @@ from shared.notify.ratelimit import RateLimiter
 from shared.ports import Clock, Store, Transaction
 
 log = logging.getLogger("tradewinds.notify")
+RECENT = "notifications_recent"
 DEDUPE = "notify_dedupe"
 Outcome = Literal["sent", "dropped", "failed"]
 
@@ -198,4 +199,10 @@ class Dispatcher:
             "dedupe_key": n.dedupe_key, "kind": n.kind, "severity": n.severity.value,
             "channel": channel, "sent_at": now.isoformat(),
             "expires_at": (now + timedelta(seconds=self.config.dedupe_window_s)).isoformat(),
+        })
+        # what the console lists as recent notifications (kept a week, Firestore TTL on expires_at)
+        (tx or self.store).put(RECENT, dedupe_id(n.dedupe_key), {
+            "kind": n.kind, "severity": n.severity.value, "title": n.title, "text": n.text[:2000],
+            "created_at": n.created_at.isoformat(), "channel": channel, "sent_at": now.isoformat(),
+            "expires_at": (now + timedelta(days=7)).isoformat(),
         })

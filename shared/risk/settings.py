@@ -5,11 +5,12 @@
 so an earlier one can be restored. Only the sections in `EDITABLE` may be overridden; the
 overlay is validated by the same typed model as config/risk.yaml (`RiskConfig`), so a bad value
 is refused where it is written (`validate`) and never reaches the risk step. The risk step
-reads the current version on every message (`effective`), cached per version.
+reads the current version on every message (`effective`), cached per content.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +22,7 @@ from shared.risk.config import RiskConfig
 CURRENT = ("settings", "current")
 VERSIONS = "settings_versions"
 EDITABLE = ("limits", "panic", "sizing")
-_cache: dict[tuple[int, int], RiskConfig] = {}
+_cache: dict[tuple[int, str], RiskConfig] = {}
 
 
 class SettingsError(ValueError):
@@ -53,7 +54,7 @@ def effective(tx: Transaction, base: RiskConfig) -> RiskConfig:
     doc = tx.peek(*CURRENT)
     if not doc or not doc.get("risk"):
         return base
-    key = (id(base), int(doc.get("version", 0)))
+    key = (id(base), json.dumps(doc["risk"], sort_keys=True, default=str))  # the content, not a number
     if key not in _cache:
         try:
             _cache[key] = validate(base, doc["risk"])

@@ -23,12 +23,13 @@ from decimal import Decimal
 from shared.contracts import Message, Notification, Severity
 from shared.ledger import book
 from shared.ledger.money import to_quote
-from shared.ports import Transaction
+from shared.ports import Store, Transaction
 from shared.sweep.config import SweepConfig
 from shared.sweep.policy import SweepDue, allowed, due, gbp_rate
 from shared.sweep.port import Withdrawer
 
 SWEEPS = "sweeps"
+CLAIM = ("sweep_claims", "inflight")  # outside the risk step's transaction: survives its rollback
 BLOCK = ("state", "sweep")
 ZERO = Decimal(0)
 
@@ -58,7 +59,7 @@ def _stored_gbp_marks(tx: Transaction, cfg: SweepConfig) -> dict[str, dict]:
 
 def check(tx: Transaction, *, venues: Iterable[str], marks: Mapping[str, Decimal], quote: str,
           nav: Decimal, mode: str, cfg: SweepConfig, now: datetime,
-          withdrawers: Mapping[str, Withdrawer] | None = None) -> SweepOutcome:
+          withdrawers: Mapping[str, Withdrawer] | None = None, claims: Store | None = None) -> SweepOutcome:
     if not cfg.enabled:
         return SweepOutcome()
     rate = gbp_rate(marks, cfg, _stored_gbp_marks(tx, cfg), now)
@@ -72,7 +73,7 @@ def check(tx: Transaction, *, venues: Iterable[str], marks: Mapping[str, Decimal
     unit_usd = to_quote(Decimal(1), cfg.asset, marks, quote)
     holdings = sorted(((book.balance(tx, v, cfg.asset), v) for v in venues), key=lambda hv: (-hv[0], hv[1]))
     if mode != "paper":
-        return _live(tx, now, found, cfg, holdings, unit_usd, withdrawers or {})
+        return _live(tx, now, found, cfg, holdings, unit_usd, withdrawers or {}, claims)
     remaining, legs = found.amount / unit_usd, []
     for held, venue in holdings:
         take = min(held, remaining)
@@ -88,9 +89,19 @@ def check(tx: Transaction, *, venues: Iterable[str], marks: Mapping[str, Decimal
                    legs=[{"venue": v, "amount": str(a)} for v, a in legs])
 
 
-def _live(tx, now, found: SweepDue, cfg: SweepConfig, holdings, unit_usd, withdrawers) -> SweepOutcome:
+def _live(tx, now, found: SweepDue, cfg: SweepConfig, holdings, unit_usd, withdrawers,
+          claims: Store | None) -> SweepOutcome:
     if not cfg.live_enabled:
         return _refused(tx, now, found, "live sweeping is not enabled (sweep.live_enabled)")
+    if claims is None:
+        return _refused(tx, now, found, "live sweeping needs a claims store (a claim before every withdrawal)")
+    claim = claims.get(*CLAIM)
+    if claim is not None:  # an earlier withdrawal was claimed: did its record commit?
+        if tx.get(SWEEPS, claim["sweep_id"]) is None:
+            tx.put(*BLOCK, {"blocked_by": claim["sweep_id"], "at": now.isoformat()})
+            return _refused(tx, now, found, f"sweep {claim['sweep_id']} may have been sent but was never "
+                                            "recorded; check the venue, then clear state/sweep and sweep_claims")
+        claims.delete(*CLAIM)  # recorded: that one is done
     blocked = (tx.get(*BLOCK) or {}).get("blocked_by")
     if blocked:
         return _refused(tx, now, found, f"sweep {blocked} failed; check the venue and clear state/sweep")
@@ -101,6 +112,10 @@ def _live(tx, now, found: SweepDue, cfg: SweepConfig, holdings, unit_usd, withdr
     withdrawer = withdrawers.get(venue)
     if withdrawer is None:
         return _refused(tx, now, found, f"no withdrawal client for venue {venue}")
+    sweep_id = f"sweep-{now:%Y%m%dT%H%M}"
+    if not claims.create_if_absent(*CLAIM, {"sweep_id": sweep_id, "venue": venue, "amount": str(amount),
+                                            "at": now.isoformat()}):
+        return _refused(tx, now, found, "another sweep holds the claim; not sent")
     wallet = cfg.cold_wallet
     params = {"network": wallet.network} if wallet.network else {}
     try:

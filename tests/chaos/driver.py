@@ -9,19 +9,22 @@ in-process bus, driven through one scenario; `TW_CRASH_AT` (shared.crashpoints) 
 POST /v1/orders calls), publishing and booking each before the next; `consume` publishes
 ORDERS strategy orders on `orders` and lets the executor's bus consumer take them; `arb`
 trades one planted cross-venue dislocation whose sell leg fills short, so a hedge follows.
-`recover` is the restarted process: start-up reconciliation (claims included) and the
-pending outbox published, then the client's retry (api: the same idempotency keys) or the
+`recover` is the restarted process: start-up reconciliation (claims included), the
+arbitrage left unbalanced hedged from its plan (`supervisor.resume_legs`; the hedge published
+as the hot path publishes late answers) and the pending outbox published, then the client's retry (api: the same idempotency keys) or the
 transport's redelivery (consume: the same envelopes), then prints one JSON line of counts:
 venue-side orders/fills/sends (the paper venues' own records), stored orders and
 executions, ledger entries, positions, unresolved claims and active orders.
 With `--firestore PROJECT` the store (claims and paper venue records included) is the
-Firestore emulator's.
+Firestore emulator's. With `--slow-venue NAME` that venue takes 2 s to execute an order
+(after its claim is written), so the other leg of the arbitrage answers first.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections import defaultdict
 from decimal import Decimal
 from functools import partial
@@ -43,6 +46,7 @@ from shared.contracts import (
     wrap,
 )
 from shared.delivery import run_step
+from shared.execution.arb_plans import COLLECTION as PLANS
 from shared.execution.arbitrage import inventory_from_store
 from shared.execution.claims import COLLECTION as CLAIMS
 from shared.execution.lifecycle import ACTIVE
@@ -60,7 +64,7 @@ def book(venue: str, bids, asks, now) -> BookSnapshot:
 
 
 class Driver:
-    def __init__(self, workdir: Path, firestore: str | None = None, wrap_store=None):
+    def __init__(self, workdir: Path, firestore: str | None = None, wrap_store=None, slow_venue: str | None = None):
         self.clock = WallClock()
         store = None
         if firestore:
@@ -88,6 +92,9 @@ class Driver:
         for symbol, price in (("BTC-USDT", "65000"), ("ETH-USDT", "3400"), ("ETH-BTC", "0.0523")):
             self.store.put("marks", symbol, {"price": price, "at": now.isoformat()})
         self.plant_books()
+        if slow_venue:
+            claimed = self.rt.engine.legs.guarded.venues[slow_venue].parent  # ClaimedVenues
+            claimed.venues[slow_venue] = _Slow(claimed.venues[slow_venue])
 
     def _book(self, envelope) -> None:
         run_step(envelope, consumer="risk", handle=partial(risk.handle, deps=self.risk), store=self.store,
@@ -141,6 +148,7 @@ class Driver:
         sup = self.rt.supervisor
         if not redeliver_first:
             sup.reconcile_all()
+            self.resume_legs()
             self.rt.service.publish_pending()
             self.bus.drain()
         if scenario == "api":
@@ -149,12 +157,21 @@ class Driver:
             self.consume()  # the transport redelivers what was not acknowledged
         if redeliver_first:
             sup.reconcile_all()
+            self.resume_legs()
             self.rt.service.publish_pending()
         sup.reconcile_unknown()
         self.rt.service.publish_pending()
         self.rt.engine.writer.flush(self.store)
         self.bus.drain()
         return self.counts()
+
+    def resume_legs(self) -> None:
+        """Start-up recovery of the arbitrage, then what the hot path does with what it sent:
+        record and publish the hedges (`collect_late`)."""
+        self.rt.supervisor.resume_legs()
+        now = self.clock.now()
+        for ex in self.rt.engine.collect_late():
+            self.bus.publish("executions", wrap(ex, ts=now, id=ex.execution_id), ordering_key=ex.symbol)
 
     # -- what the test compares -----------------------------------------------------------------
     def counts(self) -> dict:
@@ -182,8 +199,25 @@ class Driver:
             "venue_net": {k: str(v) for k, v in sorted(net.items()) if v},
             "positions": {k: str(v) for k, v in sorted(held.items()) if v},
             "unresolved_claims": len(self.rt.claims.query(CLAIMS, [("resolved", "==", False)])),
+            "unsettled_plans": len(self.rt.claims.query(PLANS)),
+            "venue_hedges": sorted(o["client_order_id"] for o in venue if D(o["filled"]) > 0
+                                   and self.rt.paper_state.execution(o["client_order_id"]).source.value == "hedge"),
             "active_orders": sorted(i for i, d in orders.items() if d["state"] in {s.value for s in ACTIVE}),
         }
+
+
+class _Slow:
+    """A paper venue that takes 2 s to execute (resolving is as quick as ever)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def execute(self, order):
+        time.sleep(2)
+        return self.inner.execute(order)
+
+    def __getattr__(self, name):  # resolve (reconciliation's look-up) and the rest: the venue's own
+        return getattr(self.inner, name)
 
 
 def _sqlite(path: str):
@@ -199,8 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--phase", choices=("run", "recover"), required=True)
     parser.add_argument("--redeliver-first", action="store_true")
     parser.add_argument("--firestore", default=None)
+    parser.add_argument("--slow-venue", default=None)
     args = parser.parse_args(argv)
-    driver = Driver(args.dir, args.firestore)
+    driver = Driver(args.dir, args.firestore, slow_venue=args.slow_venue)
     if args.phase == "run":
         getattr(driver, args.scenario)()
         print(json.dumps({"completed": True}))

@@ -24,7 +24,7 @@ def test_short_replay_writes_a_summary(tmp_path):
     assert result.exit_code == 0, result.output
     [summary] = list(tmp_path.glob("*/summary.json"))
     data = json.loads(summary.read_text())
-    assert data["bars_processed"] == 15 * 15 and data["ledger_consistent"]
+    assert data["bars_processed"] == 15 * (15 + 2) and data["ledger_consistent"]  # + BNB, GBP reference bars
     assert "bars processed" in result.output and "DLQ count" in result.output
 
 

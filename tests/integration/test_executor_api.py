@@ -201,7 +201,10 @@ def test_dead_letters_are_listed_and_requeued(env, bus, clock):
     assert listed["count"] == 1 and listed["items"][0]["subscription"] == "signal-control"
     assert "envelope" not in listed["items"][0]
     fail["on"] = False
-    assert client.post("/v1/dlq/requeue", json={"keys": None}, headers=auth(ADMIN)).json() == {"requeued": 1}
+    assert client.post("/v1/dlq/requeue", json={"keys": None, "reason": "fixed the handler", "operator": "alice"},
+                       headers=auth(ADMIN)).json() == {"requeued": 1}
+    [(_, audit)] = env[1].store.query("audit", [("kind", "==", "dlq_requeue")])
+    assert audit["actor"].endswith(":alice") and audit["reason"] == "fixed the handler" and audit["requeued"] == 1
     bus.drain()
     assert client.get("/v1/dlq", headers=auth(READ)).json()["count"] == 0
 

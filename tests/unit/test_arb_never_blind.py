@@ -4,6 +4,7 @@
 2. the opportunities of one scan share depth: each is re-sized on what the earlier ones leave;
 4. a triangle is sized where the marginal unit still clears the bar, inside each IOC limit;
 9. the live hot path's slippage check reads the latest book, not the scan's snapshot.
+And the pre-trade gate holds an arbitrage to its own notional cap, not the strategies' order limit.
 
 Fees are 10 bps taker on every venue, min edge 5 bps, IOC bound 15 bps (tests/executor_fixtures).
 """
@@ -19,13 +20,15 @@ from runtime.executor.books import BookCache
 from runtime.executor.hotpath import HotPath, Inventory, Publisher
 from shared.clock import SimulatedClock
 from shared.config.venues import MarketConfig
-from shared.contracts import ExecutionStatus, Side
+from shared.contracts import Command, Control, ExecutionStatus, Side
 from shared.execution.arbitrage import build_engine
 from shared.execution.breaker import BreakerState
 from shared.execution.opportunity import Leg, MissReason
 from shared.execution.paper import PaperExchange
+from shared.execution.pretrade import PreTradeGate
 from shared.execution.scanner import Scanner
 from shared.execution.shared_depth import TakenDepth
+from shared.risk.config import Limits, TradingWindow
 from tests.executor_fixtures import (
     INVENTORY,
     T0,
@@ -291,3 +294,44 @@ def test_engine_check_uses_the_latest_book_it_is_given():
     decision = engine.decide(snapshot, INVENTORY, T0)
     assert decision.approved == []
     assert [m.reason for m in decision.near_misses if m.key == "cross:BTC/USDT:a>b"] == [MissReason.SLIPPAGE]
+
+
+# -- the pre-trade gate: an arbitrage is held to its own notional --------------------------
+STRATEGY_LIMITS = Limits(max_order_usd=D(1000), max_position_usd=D(10_000), max_gross_exposure_usd=D(30_000),
+                         max_venue_exposure_usd=D(15_000), max_open_orders=20, min_confidence=0.6,
+                         trading_window=TradingWindow(), max_daily_loss_pct=3.0)
+
+
+def test_the_gate_holds_strategy_orders_to_max_order_usd_and_arbitrage_to_its_own_notional():
+    gate = PreTradeGate(SimulatedClock(T0), limits=STRATEGY_LIMITS)
+    assert gate.check(D(3000)) == ["max_order_usd: 3000.00 > 1000"]
+    assert gate.check_arbitrage(D(3000), D(5000)) == []
+    assert gate.check_arbitrage(D(6000), D(5000)) == ["max_notional_usd: 6000.00 > 5000"]
+    gate.on_control(Control(command=Command.HALT, reason="win rate", actor="panic_brake"))
+    assert gate.check_arbitrage(D(3000), D(5000)) == ["halted: win rate"]
+
+
+def test_an_opportunity_above_the_strategies_order_limit_is_traded_under_the_arbitrage_cap(store):
+    """The executor's gate carries the risk limits (runtime/executor/bootstrap.py); the engine
+    checked each opportunity against limits.max_order_usd, a limit for strategy orders, and
+    refused it as "risk" above it."""
+    books = {("a", "BTC/USDT"): book("a", "BTC/USDT", [("99.90", 30)], [("100.00", 30)]),
+             ("b", "BTC/USDT"): book("b", "BTC/USDT", [("100.60", 30)], [("100.70", 30)])}
+    clock = SimulatedClock(T0)
+    paper = PaperExchange(books=lambda v, s: books[(v, s)], fees_bps=FEES, clock=clock)
+    venues = {v.name: Counting(paper) for v in market().enabled_venues}
+    gate = PreTradeGate(clock, limits=STRATEGY_LIMITS)  # strategy orders: at most 1,000 USDT
+    engine = build_engine(market(), exec_config(), venues, lambda v, s: books.get((v, s)), clock, gate=gate)
+    decisions = engine.decide(books, INVENTORY, T0)
+    # buy a at 100.00 x 1.001 = 100.10, sell b at 100.60 x 0.999 = 100.4994: +39.9 bps net on
+    # all 30 BTC of depth; the arbitrage cap (fixtures: 2,500 USDT at the mark 99.95, a's mid)
+    # sizes it: 2,500 / 99.95 = 25.012506 -> 25.01250 BTC (lot 0.00001), 25.0125 x 99.95 = 2,499.999375
+    [opp] = decisions.approved
+    assert opp.legs[0].quantity == D("25.01250") and opp.notional_usd == D("2499.99937500")
+    assert [m for m in decisions.near_misses if m.reason is MissReason.RISK] == []
+    engine.execute_decisions(decisions, INVENTORY, T0)
+    assert [(o.venue, o.side, o.quantity) for o in sent(venues)] == [
+        ("a", Side.BUY, D("25.01250")), ("b", Side.SELL, D("25.01250"))]
+    gate.on_control(Control(command=Command.HALT, reason="win rate", actor="panic_brake"))
+    halted = engine.decide(books, INVENTORY, T0)  # a halt still stops it
+    assert halted.approved == [] and [m.detail for m in halted.near_misses] == ["halted: win rate"]

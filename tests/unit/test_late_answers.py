@@ -1,5 +1,7 @@
 """Issue 13 item 3: a leg whose outcome was unknown is hedged when its late answer arrives
-(or when reconciliation learns it), and every late answer is booked.
+(or when reconciliation learns it), and every late answer is booked. Issue 14: an
+opportunity's plan is durable before its first leg is sent, and what a crash between the
+legs left unbalanced is hedged at start-up, once.
 
 The books (by hand): venue a asks 60,000 for 0.015 BTC, bids 59,990; venue b bids 60,200
 for 0.015 BTC. Both venues charge 10 bps. The cross opportunity buys 0.015 BTC on a and
@@ -11,10 +13,23 @@ from decimal import Decimal
 
 import pytest
 
+from shared.adapters.local.sqlite_store import SqliteStore
 from shared.clock import SimulatedClock
-from shared.contracts import Execution, ExecutionStatus, Order, OrderSource, Side
-from shared.errors import OrderRejected
+from shared.contracts import (
+    Execution,
+    ExecutionStatus,
+    Order,
+    OrderSource,
+    OrderType,
+    Side,
+    client_order_id,
+)
+from shared.errors import OrderRejected, TransientError
+from shared.execution.arb_plans import COLLECTION as PLANS
+from shared.execution.arb_plans import ArbPlans
 from shared.execution.arbitrage import build_engine
+from shared.execution.claims import COLLECTION as CLAIMS
+from shared.execution.claims import OPPORTUNITY, ClaimedVenues, parent_scope, resolve_claims
 from shared.execution.paper import PaperExchange
 from shared.execution.reconcile import reconcile_unknown
 from shared.execution.routing import no_fill, outcome_unknown
@@ -242,3 +257,178 @@ def test_a_late_answer_that_is_still_unknown_stays_flagged_for_reconciliation():
     rec = bare.apply_execution(still, T0)
     assert rec.state is OrderState.OPEN and flagged(rec.to_doc())  # found by the periodic reconciliation
     assert rec.apply_execution(still, T0) == rec  # noted once
+
+
+# -- never blind across a crash: the plan is durable before the first leg (issue 14) ---------
+# The same books: the opportunity buys 0.015 BTC on a (IOC limit 60,000 x (1 + 15 bps) =
+# 60,090) and sells 0.015 on b (limit 60,200 x (1 - 15 bps) = 60,109.7).
+PLAN_LEGS = [("a", "BTC/USDT", "buy", "0.015", "60090.0000"), ("b", "BTC/USDT", "sell", "0.015", "60109.7000")]
+
+
+class Witness:
+    """A venue that notes what the claims store held when the order reached it."""
+
+    def __init__(self, inner, claims):
+        self.inner, self.claims, self.seen = inner, claims, []
+
+    def execute(self, order: Order) -> Execution:
+        self.seen.append((order.client_order_id, [d for _, d in self.claims.query(PLANS)],
+                          self.claims.get(CLAIMS, order.client_order_id)))
+        return self.inner.execute(order)
+
+
+class Unreached:
+    """A venue the test expects never to be called."""
+
+    def __init__(self):
+        self.sent = []
+
+    def execute(self, order: Order) -> Execution:
+        self.sent.append(order)
+        raise AssertionError(f"{order.client_order_id} sent to b")
+
+
+class RefusesPlans:
+    """A hand-written fake of our Store port over a real one: writing a plan fails."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def put(self, collection, doc_id, data):
+        if collection == PLANS:
+            raise TransientError("store unavailable")
+        self.inner.put(collection, doc_id, data)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def claimed_engine(claims, b_venue, a_venue=None):
+    """The engine as the executor wires it: every send behind a claim, the plans in `claims`."""
+    bk = books()
+    clock = SimulatedClock(T0)
+    paper = PaperExchange(books=lambda v, s: bk[(v, s)], fees_bps={"a": D(10), "b": D(10)}, clock=clock)
+    a = Counting(a_venue(paper) if a_venue else paper)
+    venues = ClaimedVenues({"a": a, "b": b_venue(paper) if callable(b_venue) else b_venue}, claims, clock)
+    engine = build_engine(market(), exec_config(leg_timeout_s=2), venues.wrapped(), lambda v, s: bk.get((v, s)),
+                          clock)
+    engine.legs.plans = ArbPlans(claims, clock)
+    return engine, a, bk
+
+
+def test_the_plan_is_durable_before_the_first_leg_is_sent_and_settled_once_flat():
+    claims = SqliteStore(":memory:")
+    witnesses = []
+
+    def witness(paper):
+        witnesses.append(Witness(paper, claims))
+        return witnesses[-1]
+
+    engine, _, bk = claimed_engine(claims, b_venue=witness, a_venue=witness)
+    [buy, sell] = engine.scan_and_execute(bk, INV)
+    [opp] = [o.opportunity for o in engine.outcomes]
+    assert len(witnesses) == 2 and all(len(w.seen) == 1 for w in witnesses)
+    for w in witnesses:  # each leg found the plan already written, and its claim naming the opportunity
+        [(_, plans, claim)] = w.seen
+        [plan] = plans
+        assert plan["opportunity"] == opp.id and plan["kind"] == "cross" and plan["home"] == "USDT"
+        assert [(x["venue"], x["symbol"], x["side"], x["quantity"], x["limit_price"]) for x in plan["legs"]] == PLAN_LEGS
+        assert [x["client_order_id"] for x in plan["legs"]] == [buy.client_order_id, sell.client_order_id]
+        assert claim["parent"] == opp.id and claim["parent_kind"] == "opportunity"
+    # both legs filled in full: flat, no hedge; 0.015 x 60,200 - 0.903 - 0.015 x 60,000 - 0.9 = 1.197
+    [outcome] = engine.outcomes
+    assert outcome.flat and outcome.hedges == [] and outcome.realised == D("1.197")
+    engine.legs.plans.flush()  # the settle mark is written behind; a flush waits for it
+    assert claims.query(PLANS) == []
+
+
+def test_no_leg_is_sent_when_the_plan_cannot_be_written():
+    claims = SqliteStore(":memory:")
+    b = Unreached()
+    engine, a, bk = claimed_engine(RefusesPlans(claims), b_venue=b)
+    published = engine.scan_and_execute(bk, INV)
+    assert [(e.status, e.filled_quantity) for e in published] == [(ExecutionStatus.REJECTED, 0)] * 2
+    [outcome] = engine.outcomes
+    assert [e.status for e in outcome.legs] == [ExecutionStatus.REJECTED] * 2
+    assert all(e.reason.startswith("plan not durable") for e in outcome.legs)
+    assert a.sent == [] and b.sent == [] and claims.query(CLAIMS) == []
+
+
+def crash_after_the_first_leg(store, claims):
+    """What a SIGKILL right after leg 0 filled leaves: the plan and leg 0's claim in the
+    claims store; in the store nothing (the orders/ and arbitrage/ docs were written behind);
+    leg 1 never claimed, never sent."""
+    before, _, bk = claimed_engine(claims, b_venue=Unreached())
+    [opp] = before.decide(bk, INV, T0).approved
+    before.legs.plans.write(opp)
+    with parent_scope(opp.id, OPPORTUNITY):
+        buy = before.legs.guarded.send(opp.orders()[0])
+    assert (buy.venue, buy.side, buy.filled_quantity, buy.price) == ("a", Side.BUY, D("0.015"), D("60000"))
+    assert store.query("orders") == [] and store.query("arbitrage") == []
+    return opp, buy
+
+
+def venue_a_says(*filled):
+    return VenueTruth({cid: {"id": f"a-{i}", "clientOrderId": cid, "status": "closed", "filled": "0.015",
+                             "average": price, "fee": {"cost": fee, "currency": "USDT"}}
+                       for i, (cid, price, fee) in enumerate(filled)})
+
+
+def test_a_lone_filled_leg_with_no_arbitrage_doc_is_hedged_at_start_up(store, clock):
+    from shared.execution.resume_legs import resume_waiting
+
+    claims = SqliteStore(":memory:")
+    opp, buy = crash_after_the_first_leg(store, claims)
+    leg_b = opp.orders()[1].client_order_id
+    # start-up reconciliation: a says leg 0 filled 0.015 at 60,000 (fee 0.9 = 900 x 10 bps)
+    truth = venue_a_says((buy.client_order_id, "60000", "0.9"))
+    resolve_claims(store, claims, {"a": truth}, clock)
+    assert store.get("orders", buy.client_order_id)["state"] == "filled"
+    b = Unreached()
+    after, a, _ = claimed_engine(claims, b_venue=b)  # the new process: nothing in memory
+    [settled] = resume_waiting(after.legs, store, clock.now())
+    [hedge] = settled.hedges
+    # +0.015 BTC on a (leg 1 never sent: no fill) sold back on a at its bid 59,990 = 899.85,
+    # fee 0.89985, limit 59,990 x (1 - 50 bps) = 59,690.05
+    assert (hedge.venue, hedge.side, hedge.filled_quantity, hedge.price, hedge.fee) == (
+        "a", Side.SELL, D("0.015"), D("59990"), D("0.89985"))
+    assert [o.limit_price for o in a.sent] == [D("59690.05")] and b.sent == []
+    assert settled.flat and settled.residual == {"BTC": D(0)}
+    # USDT: -900 (the buy; its fee is not in orders/) + 899.85 - 0.89985 = -1.04985; expected
+    # 1.197 x fill ratio 0 = 0, so the legging loss is 1.04985
+    assert settled.realised == D("-1.04985") and settled.legging_loss == D("1.04985")
+    [leg_1] = [e for e in settled.legs if e.client_order_id == leg_b]
+    assert leg_1.status is ExecutionStatus.REJECTED and leg_1.filled_quantity == 0
+    assert claims.get(CLAIMS, hedge.client_order_id)["parent"] == opp.id  # the hedge's claim names it
+    assert claims.query(PLANS) == []  # settled
+    assert [e.client_order_id for e in after.collect_late()] == [hedge.client_order_id]  # booked, published
+    after.writer.flush(store)
+    [(_, doc)] = store.query("arbitrage")  # the lost document, written again
+    assert doc["flat"] and doc["hedges"] == [hedge.client_order_id]
+    again, a2, _ = claimed_engine(claims, b_venue=Unreached())  # another restart: nothing left to do
+    assert resume_waiting(again.legs, store, clock.now()) == [] and a2.sent == []
+
+
+def test_a_plan_whose_hedge_was_claimed_is_not_hedged_again(store, clock):
+    from shared.execution.resume_legs import resume_waiting
+
+    claims = SqliteStore(":memory:")
+    opp, buy = crash_after_the_first_leg(store, claims)
+    # ... in fact the process lived on: it hedged (sold 0.015 on a at 59,990), and died before
+    # the plan was settled and anything was written to the store
+    hedge_id = client_order_id(opp.id, "hedge-BTC")
+    hedge_order = Order(client_order_id=hedge_id, venue="a", symbol="BTC/USDT", side=Side.SELL,
+                        quantity=D("0.015"), order_type=OrderType.LIMIT_IOC, limit_price=D("59690.05"),
+                        reference_price=D("59990"), source=OrderSource.HEDGE, strategy="arb_cross",
+                        cause_id=opp.id, created_at=T0)
+    before, _, _ = claimed_engine(claims, b_venue=Unreached())
+    with parent_scope(opp.id, OPPORTUNITY):
+        assert before.legs.guarded.send(hedge_order).filled_quantity == D("0.015")
+    assert claims.query(PLANS) != []  # not settled
+    truth = venue_a_says((buy.client_order_id, "60000", "0.9"), (hedge_id, "59990", "0.89985"))
+    resolve_claims(store, claims, {"a": truth}, clock)  # start-up: both answers booked from the venue
+    assert store.get("orders", hedge_id)["filled_quantity"] == "0.015"
+    after, a, _ = claimed_engine(claims, b_venue=Unreached())
+    assert resume_waiting(after.legs, store, clock.now()) == []
+    assert a.sent == [] and after.collect_late() == [] and after.legs.waiting() == []  # no second hedge
+    assert claims.query(PLANS) == []  # settled where the hedge was claimed

@@ -87,3 +87,26 @@ def test_urls_are_logged_as_scheme_and_host_only():
     assert out.splitlines()[2] == "WARNING  tradewinds.test: pretty https://api.telegram.org/… " \
                                   "target=https://example.org:8443/…"
     assert logs.scrub_urls("emulator at http://localhost:8085 is up") == "emulator at http://localhost:8085 is up"
+
+
+def test_urls_and_secret_fields_are_scrubbed_at_every_depth_of_the_extra_fields():
+    """A request URL inside a list or dict field (reconciliation logs its errors as a list) must
+    not leak a bot token; nor a secret-named key inside a nested dict. (Found by review.)"""
+    import io
+    import logging
+
+    from shared.logs import CloudJsonFormatter, PrettyFormatter
+
+    url = "https://api.telegram.org/bot123456:AAHsecretTOKEN/sendMessage"
+    for formatter in (CloudJsonFormatter(), PrettyFormatter()):
+        buf = io.StringIO()
+        handler = logging.StreamHandler(buf)
+        handler.setFormatter(formatter)
+        log = logging.getLogger(f"tw-test-nested-{type(formatter).__name__}")
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.warning("reconciled", extra={"errors": [f"telegram: Client error for url '{url}'"],
+                                         "detail": {"url": url, "nested": {"api_token": "SECRETVALUE9"}}})
+        out = buf.getvalue()
+        assert "AAHsecretTOKEN" not in out and "SECRETVALUE9" not in out, out
+        assert "api.telegram.org" in out  # the host is kept: the line still says where

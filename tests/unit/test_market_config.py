@@ -123,3 +123,48 @@ def test_missing_and_malformed_files_name_the_file(tmp_path):
 def test_relative_default_path_resolves_from_the_repo_root(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert len(load_market_config("config/venues.yaml").venues) == 5
+
+
+# -- reference symbols: marks only ------------------------------------------------------
+def test_default_reference_symbols_are_kept_apart_from_the_traded_ones():
+    config = load_market_config()
+    assert [(r.symbol, r.venue, r.start_price) for r in config.reference_symbols] == [
+        ("BNB/USDT", "binance", Decimal(600)), ("GBP/USDT", "kraken", Decimal("1.27"))]
+    assert config.symbols == ["BTC/USDT", "ETH/USDT", "ETH/BTC"]  # nothing trades them
+    assert config.mark_symbols == ["BTC/USDT", "ETH/USDT", "ETH/BTC", "BNB/USDT", "GBP/USDT"]
+    assert config.reference_symbols_of("kraken") == ["GBP/USDT"]
+    assert config.reference_symbols_of("okx") == []
+    assert "BNB/USDT" not in config.symbols_of("binance")  # no books, no arbitrage
+
+
+def _ref(raw, **fields):
+    raw["reference_symbols"][0].update(fields)
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"symbol": "BNBUSDT"}, "reference_symbols[0].symbol"),  # not BASE/QUOTE
+    ({"symbol": "USDT/USDT"}, "reference_symbols[0].symbol: USDT/USDT trades an asset against itself"),
+    ({"symbol": "BTC/USDT"}, "reference_symbols[0].symbol: BTC/USDT is a traded symbol"),
+    ({"symbol": "XRP/EUR"}, "reference_symbols[0].symbol: XRP/EUR cannot be valued"),
+    ({"venue": "ftx"}, "reference_symbols[0].venue: 'ftx' is not a configured venue"),
+    ({"start_price": None}, "reference_symbols[0].start_price: needed: venue 'binance' is simulated"),
+    ({"start_price": "0"}, "reference_symbols[0].start_price"),
+    ({"daily_vol_pct": 0}, "reference_symbols[0].daily_vol_pct"),
+    ({"colour": "gold"}, "reference_symbols[0].colour"),  # unknown field
+])
+def test_bad_reference_symbol_names_the_field(tmp_path, fields, expected):
+    message = _error(_write(tmp_path, lambda raw: _ref(raw, **fields)))
+    assert expected in message, message
+
+
+def test_a_reference_symbol_listed_twice(tmp_path):
+    path = _write(tmp_path, lambda raw: raw["reference_symbols"].append(dict(raw["reference_symbols"][0])))
+    assert "reference_symbols[2].symbol: BNB/USDT is listed twice" in _error(path)
+
+
+def test_a_reference_symbol_on_a_live_venue_needs_no_start_price(tmp_path):
+    def mutate(raw):
+        raw["venues"][0].update(kind="ccxt")
+        _ref(raw, start_price=None)
+    config = load_market_config(_write(tmp_path, mutate))
+    assert config.reference_symbols[0].start_price is None

@@ -111,6 +111,9 @@ def test_hourly_summary_figures_come_from_the_ledger(env):
     assert dict(first.fields)["NAV"] == "16,012.34 USDT"
     assert dict(second.fields)["PnL"] == "0.00 USDT"
     assert dict(second.fields)["PnL since start"] == "+12.34 USDT"
+    # what the console lists: one document per notification delivered, with its title
+    recent = sorted(d["title"] for _, d in store.query("notifications_recent"))
+    assert recent == sorted([first.title, second.title]) and len(recent) == 2
     assert run(deps, store, Control(command=Command.REBALANCE), clock) == []
     assert len(channel.sent) == 2
 

@@ -38,3 +38,21 @@ def test_the_risk_step_applies_the_current_version():
     h.store.put("settings", "current", {"version": 3, "risk": {"limits": {"max_order_usd": "oops"}}})
     _, order = h.signal()
     assert order.quantity == D("0.02")
+
+
+def test_the_executor_gate_applies_the_operator_limits_at_its_next_refresh():
+    from shared.adapters.local.sqlite_store import SqliteStore
+    from shared.clock import SimulatedClock
+    from shared.execution.pretrade import PreTradeGate
+    from tests.risk_fixtures import T0
+
+    store = SqliteStore(":memory:")
+    gate = PreTradeGate(SimulatedClock(T0), limits=risk_config().limits)  # max_order_usd 1,000
+    gate.refresh(store, force=True)
+    assert gate.check(D(800)) == []
+    store.put("settings", "current", {"version": 4, "risk": {"limits": {"max_order_usd": "500"}}})
+    gate.refresh(store, force=True)
+    assert gate.check(D(800)) == ["max_order_usd: 800.00 > 500"]
+    store.put("settings", "current", {"version": 5, "risk": {"limits": {"max_order_usd": "-1"}}})
+    gate.refresh(store, force=True)  # refused by validation: the file's 1,000 again
+    assert gate.check(D(800)) == []

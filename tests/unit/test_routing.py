@@ -164,3 +164,30 @@ def test_ioc_limit_on_the_paper_exchange_stops_at_the_limit():
     paper.books = lambda v, s: thin[(v, s)]
     ex = paper.execute(order().model_copy(update={"order_type": OrderType.LIMIT_IOC, "limit_price": D("100.1")}))
     assert ex.status is ExecutionStatus.PARTIALLY_FILLED and ex.filled_quantity == D("0.4")
+
+
+def test_a_claims_store_outage_is_not_the_venues_failure(clock):
+    """Five orders whose durable claim cannot be written: none reaches the venue, each is a plain
+    REJECTED "not sent" (no unknown outcome to reconcile), and the healthy venue's breaker stays
+    closed. (Found by review: the outage was counted as five venue failures.)"""
+    from shared.adapters.local.sqlite_store import SqliteStore
+    from shared.errors import TransientError
+    from shared.execution.claims import ClaimedVenues
+    from shared.execution.paper import PaperExchange
+    from shared.execution.routing import GuardedVenues, RejectTracker, outcome_unknown
+    from tests.executor_fixtures import Counting, book
+
+    class DownStore(SqliteStore):
+        def create_if_absent(self, *a, **k):
+            raise TransientError("firestore: 503 unavailable")
+
+    quotes = book("binance", "BTC/USDT", [("99", 50)], [("100", 500)])
+    paper = Counting(PaperExchange(books=lambda v, s: quotes, fees_bps={"binance": D(10)}, clock=clock))
+    guarded = GuardedVenues(ClaimedVenues({"binance": paper}, DownStore(":memory:"), clock).wrapped(),
+                            clock, Breakers(clock), RejectTracker())
+    answers = [guarded.send(Order(client_order_id=f"tw-claim-{i:04d}", venue="binance", symbol="BTC/USDT",
+                                  side=Side.BUY, quantity=D("0.01"), reference_price=D(100), created_at=clock.now()))
+               for i in range(5)]
+    assert not paper.sent
+    assert all(a.status is ExecutionStatus.REJECTED and a.reason.startswith("not sent") for a in answers)
+    assert not any(outcome_unknown(a) for a in answers) and guarded.available("binance")

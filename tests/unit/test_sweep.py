@@ -117,3 +117,22 @@ def test_a_failed_live_withdrawal_is_recorded_alerted_and_not_booked():
     h.clock.advance(15 * 60)
     [blocked] = h.control(Command.REBALANCE)  # no blind retry: it may have gone out
     assert "failed; check the venue" in blocked.text and len(wd.calls) == 1
+
+
+def test_a_live_withdrawal_whose_step_rolled_back_is_never_sent_again():
+    """The withdrawal went out, then the risk step's transaction did not commit (contention, a
+    kill): the redelivered check finds the claim without its record and blocks instead of
+    withdrawing 7,000 USDT a second time. (Found by review: it withdrew twice.)"""
+    from shared.contracts import Control, wrap
+    from shared.handlers import risk
+
+    wd = FakeWithdrawer()
+    h = with_profit(mode="live", withdrawers={"alpha": wd}, live_enabled=True)
+    body = Control(command=Command.REBALANCE, issued_at=h.clock.now())
+    with pytest.raises(RuntimeError), h.store.transaction() as tx:
+        risk.handle(body, wrap(body, ts=h.clock.now()), tx, h.deps)
+        raise RuntimeError("the commit failed")
+    assert len(wd.calls) == 1 and h.store.query("sweeps") == []
+    [note] = h.control(Command.REBALANCE)  # the redelivery
+    assert len(wd.calls) == 1 and "may have been sent but was never recorded" in note.text
+    assert h.store.get("state", "sweep")["blocked_by"].startswith("sweep-")

@@ -43,9 +43,9 @@ ALLOWED_PROJECT_ROLES = {
     "fn-risk": {"roles/datastore.user"},
     "fn-notification": {"roles/datastore.user"},
     "fn-optimizer": {"roles/datastore.user"},
-    "run-feed": {"roles/datastore.user"},
-    "run-executor": {"roles/datastore.user"},
-    "run-predictor": set(),
+    "run-feed": {"roles/datastore.user", "roles/monitoring.metricWriter"},  # the GMP sidecar writes
+    "run-executor": {"roles/datastore.user", "roles/monitoring.metricWriter"},
+    "run-predictor": {"roles/monitoring.metricWriter"},
     "fn-build": {"roles/cloudbuild.builds.builder"},
 }
 ALLOWED_BUCKET_ROLES = {

@@ -193,6 +193,10 @@ class _Changed(Exception):
 class FirestoreStore:
     """Implements `shared.ports.Store`. The client is created lazily, once."""
 
+    # a write outside a transaction never waits on one open in this thread: the live cold
+    # sweep's claim (shared/sweep/sweeper.py) is written here before the withdrawal
+    independent_writes = True
+
     def __init__(self, project: str | None = None, database: str | None = None,
                  client: firestore.Client | None = None):
         self.project = project or os.environ.get("GOOGLE_CLOUD_PROJECT") or "tradewinds-local"

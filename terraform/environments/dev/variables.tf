@@ -70,3 +70,34 @@ variable "vertex_private_network" {
   type        = string
   default     = null
 }
+
+variable "alert_email" {
+  description = "E-mail address the alert policies notify (\"\" = none)."
+  type        = string
+  default     = ""
+}
+
+variable "alert_slack_channel" {
+  description = "Slack channel the alerts go to through Cloud Monitoring's Slack app (\"\" = none)."
+  type        = string
+  default     = ""
+}
+
+variable "alert_slack_token" {
+  description = "OAuth token of Cloud Monitoring's Slack app (kept in the state; see the module's variable)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "alert_notification_channels" {
+  description = "Existing Cloud Monitoring notification channels the alerts also notify."
+  type        = list(string)
+  default     = []
+}
+
+variable "predictor_uptime_check" {
+  description = "Off in dev: each probe would wake the scale-to-zero GPU service (the \"predictor down\" alert needs it)."
+  type        = bool
+  default     = false
+}

@@ -19,4 +19,9 @@ module "tradewinds" {
   protect_data                  = true
   secret_wo_versions            = var.secret_wo_versions
   secret_values                 = var.secret_values
+  alert_email                   = var.alert_email
+  alert_slack_channel           = var.alert_slack_channel
+  alert_slack_token             = var.alert_slack_token
+  alert_notification_channels   = var.alert_notification_channels
+  predictor_uptime_check        = var.predictor_uptime_check
 }

@@ -55,6 +55,7 @@ resource "google_cloud_run_v2_service" "this" {
     }
 
     containers {
+      name    = "app"
       image   = var.image
       command = length(var.command) > 0 ? var.command : null
       args    = length(var.args) > 0 ? var.args : null
@@ -116,6 +117,20 @@ resource "google_cloud_run_v2_service" "this" {
         http_get {
           path = var.health_path
           port = var.port
+        }
+      }
+    }
+
+    # Google Cloud Managed Service for Prometheus: the sidecar scrapes the app's /metrics on
+    # localhost and writes them to Cloud Monitoring (prometheus.googleapis.com/...)
+    dynamic "containers" {
+      for_each = var.metrics_sidecar_image == null ? [] : [var.metrics_sidecar_image]
+      content {
+        name       = "metrics"
+        image      = containers.value
+        depends_on = ["app"]
+        resources {
+          limits = { cpu = "500m", memory = "256Mi" }
         }
       }
     }

@@ -168,3 +168,9 @@ variable "gcs_volume" {
   })
   default = null
 }
+
+variable "metrics_sidecar_image" {
+  description = "Managed Service for Prometheus sidecar image (run-gmp-sidecar) scraping the app's /metrics; null: no sidecar."
+  type        = string
+  default     = null
+}

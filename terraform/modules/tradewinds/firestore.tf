@@ -18,7 +18,7 @@ resource "google_firestore_database" "default" {
 # step published; handlers write `expires_at` (a timestamp) and Firestore deletes the
 # document after it (typically within 24 h). notify_dedupe keeps de-duplication windows.
 resource "google_firestore_field" "ttl" {
-  for_each   = toset(["processed", "outbox", "notify_dedupe"])
+  for_each   = toset(["processed", "outbox", "notify_dedupe", "notifications_recent"])
   project    = var.project_id
   database   = google_firestore_database.default.name
   collection = each.key

@@ -20,9 +20,9 @@ locals {
     "fn-risk"         = ["roles/datastore.user"]
     "fn-notification" = ["roles/datastore.user"]
     "fn-optimizer"    = ["roles/datastore.user"]
-    "run-feed"        = ["roles/datastore.user"]
-    "run-executor"    = ["roles/datastore.user"]
-    "run-predictor"   = []
+    "run-feed"        = ["roles/datastore.user", "roles/monitoring.metricWriter"]
+    "run-executor"    = ["roles/datastore.user", "roles/monitoring.metricWriter"]
+    "run-predictor"   = ["roles/monitoring.metricWriter"]
     "fn-build"        = ["roles/cloudbuild.builds.builder"]
   }
 

@@ -43,10 +43,12 @@ module "service" {
     each.value.gpu == null ? {} : { TRADEWINDS_MODEL_DIR = "/mnt/data/models/lstm" },
   )
   # The predictor loads the model uploaded to gs://<data bucket>/models/lstm/.
-  gcs_volume          = each.value.gpu == null ? null : { bucket = google_storage_bucket.data.name, mount_path = "/mnt/data", read_only = true }
-  invoker_members     = local.service_invokers[each.key]
-  deletion_protection = var.protect_data
-  labels              = { system = "tradewinds", env = var.environment, service = each.key }
+  gcs_volume      = each.value.gpu == null ? null : { bucket = google_storage_bucket.data.name, mount_path = "/mnt/data", read_only = true }
+  invoker_members = local.service_invokers[each.key]
+  # the GPU predictor's sizing rule counts every container: it reports through its uptime check
+  metrics_sidecar_image = each.value.gpu == null ? var.metrics_sidecar_image : null
+  deletion_protection   = var.protect_data
+  labels                = { system = "tradewinds", env = var.environment, service = each.key }
 
   depends_on = [
     google_project_iam_member.this,

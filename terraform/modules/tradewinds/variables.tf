@@ -188,3 +188,74 @@ variable "vertex_private_network" {
 # access control, audit and crypto-shredding at the cost of a key ring per region, the
 # service agents' cryptoKeyEncrypterDecrypter grants and an outage if the key is disabled.
 # docs/deploy.md ("Customer-managed keys") lists the arguments to set per resource.
+
+# -- monitoring (monitoring.tf) ------------------------------------------------------------
+variable "alert_email" {
+  description = "E-mail address the alert policies notify (\"\" = no e-mail channel)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alert_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alert_email))
+    error_message = "alert_email is an e-mail address or \"\"."
+  }
+}
+
+variable "alert_slack_channel" {
+  description = "Slack channel (\"#alerts\") the alert policies notify through Cloud Monitoring's Slack app (\"\" = none)."
+  type        = string
+  default     = ""
+}
+
+variable "alert_slack_token" {
+  description = "OAuth token of Cloud Monitoring's Slack app for alert_slack_channel; kept in the Terraform state. To keep it out, connect Slack in the console and list the channel in alert_notification_channels."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "alert_notification_channels" {
+  description = "Existing notification channels (projects/<p>/notificationChannels/<id>) the alert policies also notify."
+  type        = list(string)
+  default     = []
+}
+
+variable "uptime_check_period" {
+  description = "How often the /health uptime checks run."
+  type        = string
+  default     = "300s"
+
+  validation {
+    condition     = contains(["60s", "300s", "600s", "900s"], var.uptime_check_period)
+    error_message = "Cloud Monitoring runs uptime checks every 60s, 300s, 600s or 900s."
+  }
+}
+
+variable "predictor_uptime_check" {
+  description = "Check the GPU predictor's /health (the \"predictor down\" alert). Each probe starts the scale-to-zero GPU service when it is idle: at a 300s period it rarely scales to zero."
+  type        = bool
+  default     = true
+}
+
+variable "function_error_ratio" {
+  description = "Share of a function's answers that may be 5xx over 5 minutes before the function-error alert fires."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.function_error_ratio > 0 && var.function_error_ratio < 1
+    error_message = "function_error_ratio is a share between 0 and 1."
+  }
+}
+
+variable "function_errors_per_5min" {
+  description = "Error log lines of one function in 5 minutes above which the function-error alert fires."
+  type        = number
+  default     = 5
+}
+
+variable "metrics_sidecar_image" {
+  description = "The Cloud Run Managed Service for Prometheus sidecar (pinned), added to feed and executor; null disables it."
+  type        = string
+  default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.0.0" # the tag in Google's Cloud Run GMP guide at launch: pin the current one you verified
+}

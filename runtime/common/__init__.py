@@ -1,0 +1,1 @@
+"""Code the Cloud Run services (feed, executor, predictor) share: their /metrics."""
