@@ -54,6 +54,7 @@ def test_the_handler_sizes_from_recent_results_and_clips_to_max_order():
     from shared.ledger import book
     with h.store.transaction() as tx:
         book.seed_balances(tx, ("alpha", "beta"), cfg.portfolio.start_balances)
+        book.ensure_started(tx, ("alpha", "beta"), ("USDT", "BTC"))  # the ledger starts with the day
     decision, order = h.signal()
     # Kelly: 30,000 x 0.5 x 0.4 = 6,000 → clipped to max_order_usd 1,200 → 0.024 BTC at 50,000
     assert decision.requested_notional == D(1200) and order.quantity == D("0.02400")
