@@ -14,11 +14,13 @@ from __future__ import annotations
 import importlib.util
 import logging
 import uuid
+from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -33,10 +35,26 @@ log = logging.getLogger("tradewinds.executor.app")
 _PUBLIC = ("/v1/telegram/",)
 
 
+SWAGGER_DIR = Path(__file__).resolve().parent / "swagger"
+
+
 def create_app(service: ExecutorService, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     app = FastAPI(title="Tradewinds executor", version=service.version,
-                  description="Arbitrage hot path and trading endpoints.")
+                  description="Arbitrage hot path and trading endpoints.", docs_url=None)
     auth = TokenAuth(service.secrets)
+
+    # /docs offline: Swagger UI served from the package (vendored, with its licence), no CDN
+    @app.get("/docs/static/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> FileResponse:
+        if name not in ("swagger-ui-bundle.js", "swagger-ui.css"):
+            raise HTTPException(404, "not found")
+        return FileResponse(SWAGGER_DIR / name)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Tradewinds executor API",
+                                   swagger_js_url="/docs/static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/static/swagger-ui.css", swagger_favicon_url="")
 
     @app.get("/health", tags=["ops"], responses={503: {"description": "a check is failing"}})
     def health():

@@ -459,3 +459,13 @@ def test_reduce_only_is_believed_only_for_a_sell_within_the_position(env):
     r = client.post("/v1/orders", json={**ORDER, "idempotency_key": "manual-0009", "quantity": "20",
                                         "reduce_only": True}, headers=auth(ADMIN))
     assert r.status_code == 422 and not paper.sent
+
+
+def test_the_docs_page_works_offline(env):
+    """/docs loads Swagger UI from the package, never from a CDN."""
+    client, *_ = env
+    page = client.get("/docs")
+    assert page.status_code == 200 and "cdn." not in page.text and "/docs/static/swagger-ui-bundle.js" in page.text
+    js = client.get("/docs/static/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    assert client.get("/docs/static/../app.py").status_code == 404
