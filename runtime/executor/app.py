@@ -79,6 +79,10 @@ def create_app(service: ExecutorService, max_body_bytes: int = MAX_BODY_BYTES) -
         if guarded and auth.identify(request.headers.get("authorization")) is None:
             return JSONResponse({"error": "missing or invalid bearer token"}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
+        unknown = _unknown_query(app, request) if path.startswith("/v1/") else []
+        if unknown:  # what a route does not declare is refused, not ignored
+            return JSONResponse({"error": "invalid request", "detail": f"unknown query parameter(s): "
+                                 f"{', '.join(sorted(unknown))[:200]}"}, status_code=422)
         return await call_next(request)
 
     app.include_router(api_router(service, auth))
@@ -92,6 +96,17 @@ def create_app(service: ExecutorService, max_body_bytes: int = MAX_BODY_BYTES) -
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.openapi = lambda: _openapi(app)
     return app
+
+
+def _unknown_query(app: FastAPI, request: Request) -> list[str]:
+    """Query parameters the matching route does not declare."""
+    for route in app.router.routes:
+        if route.matches(request.scope)[0] is Match.FULL and hasattr(route, "dependant"):
+            declared = {p.alias for p in route.dependant.query_params}
+            for dep in route.dependant.dependencies:
+                declared |= {p.alias for p in dep.query_params}
+            return [k for k in request.query_params if k not in declared]
+    return []
 
 
 def _method_mismatch(app: FastAPI, request: Request) -> bool:
