@@ -72,10 +72,18 @@ def ensure_started(tx: Transaction, venues: Iterable[str], assets: Iterable[str]
 def adjust_balance(tx: Transaction, venue: str, asset: str, delta: Decimal,
                    source: str = "unattributed", value: Decimal | None = None) -> None:
     """Move one balance and record the flow under `source` (with its value then, if known)."""
-    key = f"{venue}:{asset}"
-    doc = tx.get("balances", key) or {"venue": venue, "asset": asset, "total": "0"}
-    tx.put("balances", key, {**doc, "total": str(Decimal(doc["total"]) + delta)})
-    save_pnl(tx, load_pnl(tx).with_flow(source, {asset: delta}, value))
+    adjust_balances(tx, venue, {asset: delta}, source, value)
+
+
+def adjust_balances(tx: Transaction, venue: str, deltas: Mapping[str, Decimal],
+                    source: str = "unattributed", value: Decimal | None = None) -> None:
+    """Move several balances of one venue as one flow of `source` (a fill: base, quote, fee
+    asset), reading and writing `ledger/pnl` once."""
+    for asset, delta in deltas.items():
+        key = f"{venue}:{asset}"
+        doc = tx.get("balances", key) or {"venue": venue, "asset": asset, "total": "0"}
+        tx.put("balances", key, {**doc, "total": str(Decimal(doc["total"]) + delta)})
+    save_pnl(tx, load_pnl(tx).with_flow(source, deltas, value))
 
 
 def record_value(tx: Transaction, source: str, value: Decimal) -> None:

@@ -33,6 +33,7 @@ from shared.ledger.balances import (  # noqa: F401 - re-exported: the ledger's o
     COLD,
     TRANSIT,
     adjust_balance,
+    adjust_balances,
     balance,
     ensure_started,
     figures,
@@ -145,9 +146,7 @@ def book_execution(tx: Transaction, ex: Execution, mark_prices: Mapping[str, Dec
     tx.put("positions", key, position.to_doc())
     source = nav.source_of(ex.source.value, ex.strategy)
     value_usd = nav.value(fill.balances, prices)
-    for asset, delta in fill.balances.items():
-        adjust_balance(tx, ex.venue, asset, delta, source)
-    record_value(tx, source, value_usd)
+    adjust_balances(tx, ex.venue, fill.balances, source, value_usd)  # one flow: the whole fill
     # an arbitrage is realised as its legs complete: flat in inventory, its value is its profit
     realised_usd = value_usd if arbitrage else usd(realised)
     fee_usd = usd(fill.fee_value)

@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared.ledger import days
+from shared.ledger.nav import Figures
 from shared.ledger.summary import figures
 from shared.ports import Store, Transaction
 
@@ -29,8 +30,7 @@ class PnlView:
     attribution: dict[str, Decimal]
 
 
-def _view(store: Store, period: Decimal | None, now: datetime, quote: str) -> PnlView:
-    fig = figures(store, quote)
+def _view(store: Store, fig: Figures, period: Decimal | None, now: datetime) -> PnlView:
     today = days.day_pnl(store.get(days.COLLECTION, now.date().isoformat()), fig)
     return PnlView(fig.total if period is None else period, today, fig.total, fig.nav, fig.attribution())
 
@@ -41,14 +41,14 @@ def hourly(store: Store, tx: Transaction | None, now: datetime, quote: str) -> P
     period = fig.total - Decimal(previous.get("total_pnl_usd", "0"))
     if tx is not None:
         tx.put(*CHECKPOINT, {"at": now.isoformat(), "total_pnl_usd": str(fig.total)})
-    return _view(store, period, now, quote)
+    return _view(store, fig, period, now)
 
 
 def daily(store: Store, day: str, now: datetime, quote: str) -> PnlView:
     fig = figures(store, quote)
     period = days.day_pnl(store.get(days.COLLECTION, day), fig)
-    return _view(store, period, now, quote)
+    return _view(store, fig, period, now)
 
 
 def current(store: Store, now: datetime, quote: str) -> PnlView:
-    return _view(store, None, now, quote)
+    return _view(store, figures(store, quote), None, now)
