@@ -1,17 +1,27 @@
 """The signal step: closed bars → strategy votes (+ the LSTM voter) → ensemble → Signal.
 
 State per venue/symbol lives in `windows/{venue}-{symbol}` (the last bars, the last side
-emitted and each voter's recent realised hit score); strategy parameters are read from
-`params/{strategy}` (current version) on every bar, so a new version applies without a
-redeploy; ensemble weights from `weights/current`. Every bar moves its symbol's mark
-(`marks/{BASE-QUOTE}`); a bar of a reference symbol (config `reference_symbols`: BNB/USDT,
-GBP/USDT, kept for marks only) does nothing else: no window, no strategy, no signal.
+emitted, who opened it, each voter's paper position and recent realised hit score); strategy
+parameters are read from `params/{strategy}` (current version) on every bar, so a new version
+applies without a redeploy; ensemble weights from `weights/current`. Every bar moves its
+symbol's mark (`marks/{BASE-QUOTE}`); a bar of a reference symbol (config `reference_symbols`:
+BNB/USDT, GBP/USDT, kept for marks only) does nothing else: no window, no strategy, no signal.
+
+The gate (shared/signals/standing.py): every voter's vote moves its paper position and a closed
+paper trade is scored after fees into `strategy_state/{voter}`; only a `live` voter keeps its
+weight, the others vote on paper with weight 0 and abstain: their weight still counts as flat
+in the consensus, so one live voter alone needs the conviction of the whole ensemble. A Signal names the strategy that drove it
+(`strategy`: the live voter with the largest confidence x weight on the decided side); a SELL
+carries the name of the one that opened the long, so a round trip, its attribution and the
+loss trigger belong to one strategy. When that strategy stops being live, the step closes its
+long (a SELL, confidence 1) instead of leaving real exposure nobody votes on.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +34,14 @@ from shared.contracts import (
     Message,
     Notification,
     Severity,
+    Side,
     Signal,
     Vote,
 )
 from shared.errors import PermanentError, TransientError
 from shared.ports import Clock, Predictor, Transaction
-from shared.signals.ensemble import consensus
+from shared.signals import standing
+from shared.signals.ensemble import Consensus, consensus
 from shared.signals.lstm_voter import LstmInput, predictor_resting, vote_from_probability
 from shared.signals.reweight import VoterStats, reweight
 from shared.strategies.base import BarArrays
@@ -39,7 +51,6 @@ from shared.strategies.registry import get_plugin, latest_vote
 log = logging.getLogger("tradewinds.signal")
 WINDOW = 240
 PERF_DECAY = 0.999  # per bar: about a day of memory on 1-minute bars
-REWEIGHT_MIN_OPINIONS = 120  # opinions a voter needs before its weight moves
 
 
 @dataclass
@@ -51,13 +62,17 @@ class SignalDeps:
     lstm_weight: float = 0.35
     lstm_input: LstmInput | None = None
     reference_symbols: frozenset[str] = frozenset()  # marks only: no window, no vote
+    standing: standing.StandingConfig = field(default_factory=standing.StandingConfig)
+    taker_fee_bps: Mapping[str, float] = field(default_factory=dict)  # per venue: paper trades' fees
 
 
-def _reference_symbols(config_dir: str | Path) -> frozenset[str]:
+def _market(config_dir: str | Path) -> tuple[frozenset[str], dict[str, float]]:
+    """The reference symbols (marks only) and each venue's taker fee in bps."""
     from shared.config.venues import load_market_config
 
     market = load_market_config(Path(config_dir) / "venues.yaml")
-    return frozenset(r.symbol for r in market.reference_symbols)
+    return (frozenset(r.symbol for r in market.reference_symbols),
+            {v.name: float(v.taker_fee_bps) for v in market.venues})
 
 
 def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config",
@@ -65,7 +80,9 @@ def build_deps(*, store, clock, bus=None, secrets=None, config_dir="config",
     """`predictor`: "config" builds the one config/ml.yaml names, None runs without the
     LSTM, any other string is the URL of an HTTP predictor service."""
     specs = tuple(s for s in load_strategies(Path(config_dir) / "strategies") if s.enabled)
-    deps = SignalDeps(strategies=specs, clock=clock, reference_symbols=_reference_symbols(config_dir))
+    reference, fees = _market(config_dir)
+    deps = SignalDeps(strategies=specs, clock=clock, reference_symbols=reference,
+                      standing=standing.load_standing_config(config_dir), taker_fee_bps=fees)
     if predictor is None:
         return deps
     from shared.ml.config import HttpPredictorConfig, PredictorConfig, load_ml_config
@@ -137,12 +154,14 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
     arrays = BarArrays(*(np.array([r[i] for r in rows], dtype=np.float64) for i in range(1, 6)))
     weights, weights_version = _weights(tx, deps)
     votes: list[Vote] = []
+    versions: dict[str, int] = {}
     params_version = 0
     for spec in deps.strategies:
         if bar.symbol not in spec.symbols:
             continue
         params, version = _current_params(tx, spec)
         params_version = max(params_version, version)
+        versions[spec.name] = version
         side, confidence = latest_vote(get_plugin(spec.plugin), arrays, params)
         votes.append(Vote(voter=spec.name, side=side, confidence=confidence, weight=weights.get(spec.name, 0.0)))
     out: list[Message] = []
@@ -155,18 +174,58 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
             votes.append(lstm_vote)
             lstm_used = True
         out += warn
+        counts = doc.get("lstm") or {"asked": 0, "predictions": 0, "votes": 0}  # read by signals.lstm_report
+        doc["lstm"] = {"asked": counts["asked"] + 1, "predictions": counts["predictions"] + int(lstm_used),
+                       "votes": counts["votes"] + len(votes)}
+    live = _gate(tx, doc, votes, versions, bar, deps)
+    abstaining = sum(v.weight for v in votes if not live[v.voter])  # they count as flat
+    votes = [v if live[v.voter] else v.model_copy(update={"weight": 0.0}) for v in votes]  # paper votes
     doc.update(bars=rows, perf=perf,
                last_votes={v.voter: (v.side.sign if v.side else 0) * v.confidence for v in votes})
-    decision = consensus(votes, threshold=deps.threshold)
+    decision = consensus(votes, threshold=deps.threshold, abstaining=abstaining)
+    owner = doc.get("owner")
+    common = {"venue": bar.venue, "symbol": bar.symbol, "price": bar.close, "bar_time": bar.open_time,
+              "components": tuple(decision.votes), "lstm_used": lstm_used, "lstm_note": lstm_note,
+              "weights_version": weights_version, "params_version": params_version}
     if decision.acted and decision.side is not None and decision.side.value != doc.get("last_side"):
-        doc["last_side"] = decision.side.value
-        out.append(Signal(
-            venue=bar.venue, symbol=bar.symbol, side=decision.side, confidence=min(1.0, decision.score),
-            price=bar.close, bar_time=bar.open_time, components=tuple(decision.votes),
-            lstm_used=lstm_used, lstm_note=lstm_note, weights_version=weights_version,
-            params_version=params_version))
+        leader = _leader(decision)
+        name = (owner or leader) if decision.side is Side.SELL else leader
+        doc.update(last_side=decision.side.value, owner=leader if decision.side is Side.BUY else None)
+        out.append(Signal(strategy=name, side=decision.side, confidence=min(1.0, decision.score), **common))
+    elif doc.get("last_side") == Side.BUY.value and owner and owner in live and not live[owner]:
+        # the strategy that opened the long stands aside: no real exposure left on its behalf
+        doc.update(last_side=Side.SELL.value, owner=None)
+        out.append(Signal(strategy=owner, side=Side.SELL, confidence=1.0, **common))
     tx.put("windows", key, doc)
     return out
+
+
+def _leader(decision: Consensus) -> str:
+    """The live voter with the largest confidence x weight on the decided side (ties: by name)."""
+    drivers = [v for v in decision.votes if v.side is decision.side and v.weight > 0]
+    return min(drivers, key=lambda v: (-v.confidence * v.weight, v.voter)).voter if drivers else "ensemble"
+
+
+def _gate(tx: Transaction, doc: dict, votes: list[Vote], versions: Mapping[str, int], bar: Bar,
+          deps: SignalDeps) -> dict[str, bool]:
+    """Move each voter's paper position, score a closed paper trade into its state doc, and
+    say which voters are live (see shared/signals/standing.py)."""
+    paper = doc.setdefault("paper", {})
+    fee = deps.taker_fee_bps.get(bar.venue, 0.0)
+    at, now = bar.open_time.isoformat(), deps.clock.now()
+    live: dict[str, bool] = {}
+    for vote in votes:
+        version = versions.get(vote.voter, 0)
+        closed = standing.paper_step(paper, vote.voter, vote.side.sign if vote.side else 0, float(bar.close),
+                                     at, fee, version)
+        state = standing.load(tx, vote.voter)
+        renewed = deps.standing.reset_on_new_params and version > int(state.get("params_version", 0))
+        if closed is not None or renewed:
+            state, changed = standing.record(tx, state, [closed] if closed else [], version, now, deps.standing)
+            if changed is not None:
+                log.info("voter state", extra={"voter": vote.voter, "state": changed.state, "why": changed.why})
+        live[vote.voter] = standing.is_live(state) or not deps.standing.enabled
+    return live
 
 
 def _score_previous_votes(doc: dict, prev_close: float | None, close: float) -> dict:
@@ -212,20 +271,21 @@ def _lstm_vote(rows, bar: Bar, tx, deps: SignalDeps, weight: float):
 
 
 def on_reweight(tx: Transaction, deps: SignalDeps) -> list[Message]:
-    """Nightly: move weight toward voters whose recent opinions paid, within bounds."""
+    """Nightly: move weight toward voters whose out-of-sample paper trades paid after fees
+    (the scored outcomes in `strategy_state/{voter}`), within bounds."""
     current, version = _weights(tx, deps)
-    totals: dict[str, list[float]] = {}
-    for venue_symbol_doc in _all_windows(tx):
-        for voter, (n, pnl) in venue_symbol_doc.get("perf", {}).items():
-            acc = totals.setdefault(voter, [0.0, 0.0])
-            acc[0] += n
-            acc[1] += pnl
-    perf = {k: VoterStats(trades=int(n), pnl=pnl) for k, (n, pnl) in totals.items() if k in current}
-    new = reweight(current, perf, min_trades=REWEIGHT_MIN_OPINIONS)
+    perf = {}
+    for voter in current:
+        outcomes = standing.load(tx, voter).get("outcomes", [])
+        if outcomes:
+            perf[voter] = VoterStats(trades=len(outcomes), pnl=sum(float(o[0]) for o in outcomes),
+                                     wins=sum(1 for o in outcomes if float(o[0]) > 0))
+    new = reweight(current, perf, min_trades=deps.standing.min_trades)
     now = deps.clock.now()
     tx.put("weights", "current", {"weights": new, "version": version + 1, "at": now.isoformat()})
     tx.put("weights", f"v{version + 1}", {"weights": new, "previous": current,
                                           "performance": {k: [v.trades, v.pnl] for k, v in perf.items()},
+                                          "basis": "out-of-sample paper trades, net bps after fees",
                                           "at": now.isoformat()})
     log.info("ensemble re-weighted", extra={"version": version + 1, "weights": new, "performance": perf})
     return []

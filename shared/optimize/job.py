@@ -8,7 +8,8 @@
 5. Stitch the out-of-sample stretches. The recommendation is the last fold's best (fit
    on the most recent data); it is recommended only if the walk-forward out-of-sample
    score beats the current parameters' by `min_improvement`, traded at least
-   `min_oos_trades`, and did not collapse against its in-sample score.
+   `min_oos_trades`, and did not collapse against its in-sample score. Every verdict's note
+   carries its numbers: in-sample vs out-of-sample, the guard, and each fold's scores.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from shared.optimize import objective as obj
 from shared.optimize.config import OptimizerConfig
 from shared.optimize.search import Evaluator, Params, Task, available_cores, search_fold
 from shared.optimize.space import Space
-from shared.optimize.walkforward import LookAheadError, assert_causal, check_splits, sizes, splits
+from shared.optimize.walkforward import (
+    LookAheadError,
+    assert_causal,
+    check_splits,
+    explain,
+    sizes,
+    splits,
+)
 from shared.strategies.base import BarArrays, Strategy
 from shared.strategies.registry import history_bars
 
@@ -126,6 +134,7 @@ def run_job(*, plugin: Strategy, space: Space, current: Params, bars: Sequence[B
     mean_is = sum(valid_is) / len(valid_is) if valid_is else obj.FAILED
     oos_trades = sum(m.trades for m in proc_oos)
     status, note = _decide(recommended, current, proc_score, cur_score, mean_is, oos_trades, cfg)
+    note = f"{note}. {len(folds)} folds: {explain(fold_rows, cfg.objective)}"
     full_cur = [compute(run(b, plugin.votes(b, current), c)) for b, c in zip(bars, configs)]
     full_rec = [compute(run(b, plugin.votes(b, recommended), c)) for b, c in zip(bars, configs)]
     equity = {"current": run(bars[0], plugin.votes(bars[0], current), configs[0]).equity,
@@ -140,6 +149,7 @@ def run_job(*, plugin: Strategy, space: Space, current: Params, bars: Sequence[B
 
 
 def _decide(recommended, current, proc_score, cur_score, mean_is, oos_trades, cfg) -> tuple[str, str]:
+    """The verdict and why, in numbers (the caller appends the per-fold scores)."""
     g = cfg.guards
     o = cfg.objective
     if proc_score <= obj.FAILED or mean_is <= obj.FAILED:
@@ -148,13 +158,16 @@ def _decide(recommended, current, proc_score, cur_score, mean_is, oos_trades, cf
         return "no_improvement", (f"only {oos_trades} out-of-sample trades (guard: at least "
                                   f"{g.min_oos_trades})")
     if obj.collapsed(mean_is, proc_score, g.collapse_ratio):
-        return "no_improvement", (f"out-of-sample {o} collapsed: {proc_score:.3f} against "
-                                  f"{mean_is:.3f} in-sample (guard: >= {g.collapse_ratio:.0%})")
+        guard = (f"at least {g.collapse_ratio:.0%} of in-sample = {g.collapse_ratio * mean_is:.3f}"
+                 if mean_is > 0 else "at least 0 when the in-sample score is not positive")
+        return "no_improvement", (f"out-of-sample {o} collapsed: {proc_score:.3f} walk-forward out-of-sample "
+                                  f"against {mean_is:.3f} mean in-sample (guard: {guard}); current "
+                                  f"parameters {cur_score:.3f} out-of-sample")
     if {k: recommended.get(k) for k in current} == current:
         return "no_improvement", f"the current parameters are already the best ({o} {cur_score:.3f} OOS)"
     if proc_score < cur_score + g.min_improvement:
         return "no_improvement", (f"walk-forward out-of-sample {o} {proc_score:.3f} does not beat the "
-                                  f"current {cur_score:.3f} by {g.min_improvement}")
+                                  f"current {cur_score:.3f} by {g.min_improvement} (in-sample {mean_is:.3f})")
     return "recommended", (f"walk-forward out-of-sample {o} {proc_score:.3f} vs current "
                            f"{cur_score:.3f} (in-sample {mean_is:.3f})")
 

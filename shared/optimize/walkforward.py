@@ -15,6 +15,9 @@ Two rules keep the future out:
   before oos_start (the past) serving only to warm indicators: votes there are zeroed so
   the account starts flat at oos_start.
 
+`explain` writes the folds as numbers for a guard's refusal: per fold, the in-sample score
+of its best candidate, that candidate's out-of-sample score and the current parameters'.
+
 A strategy could still peek inside the slice it is given (bar t using bar t + 1).
 `lookahead_cuts` catches that: a causal strategy's votes on bars[:c] equal the first c
 votes on the longer series; any difference is a look-ahead.
@@ -81,6 +84,20 @@ def check_splits(folds: Sequence[Fold], n: int) -> None:
     for f in folds:
         if not (0 <= f.is_start < f.is_end <= f.oos_start < f.oos_end <= n):
             raise ValueError(f"fold {f.index} leaks or is out of range: {f}")
+
+
+def explain(rows: Sequence[Mapping], objective: str) -> str:
+    """One line per fold from the job's fold rows (fold, is, oos, is_score, oos_score,
+    current_oos_score): `fold 0 bars 0-2880 | 2880-3600: sharpe IS 1.234 -> OOS -0.456
+    (current -0.200)`; a missing score (too few trades) reads `n/a`."""
+
+    def num(x) -> str:
+        return "n/a" if x is None else f"{float(x):.3f}"
+
+    return "; ".join(
+        f"fold {r['fold']} bars {r['is'][0]}-{r['is'][1]} | {r['oos'][0]}-{r['oos'][1]}: {objective} "
+        f"IS {num(r.get('is_score'))} -> OOS {num(r.get('oos_score'))} (current {num(r.get('current_oos_score'))})"
+        for r in rows)
 
 
 def oos_votes(plugin: Strategy, bars: BarArrays, params: Mapping[str, float], fold: Fold,

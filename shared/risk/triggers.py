@@ -7,6 +7,10 @@ A strategy asks for re-tuning when, over its latest closed trades (net PnL in US
 - its per-trade Sharpe (mean / sample stdev of the latest `sharpe_window` trades, not
   annualised) is below `sharpe_floor`, once `sharpe_min_trades` trades are in the window.
 
+`strategy` is the name the closing fill carries: the signal step names the strategy that
+opened the round trip (shared/handlers/signal.py), so the request names what lost, with the
+figures (`window_pnl_usd`, the latest results) beside the breach.
+
 The rolling results live in `optimizer_triggers/{strategy}` (a transaction cannot query
 `trades`, so the risk step keeps this copy as it books each closing trade). A request is
 emitted at most once per strategy per cool-down; the cool-down state is in the same doc.
@@ -100,7 +104,9 @@ def on_closed_trade(tx: Transaction, strategy: str, pnl_usd: Decimal, reference_
         tx.put(COLLECTION, strategy, doc)
         return None
     start = now - timedelta(days=cfg.window_days)
-    details = {**found.details, "trades_in_window": str(len(results))}
+    details = {**found.details, "trades_in_window": str(len(results)),
+               "window_pnl_usd": f"{sum(results, Decimal(0)):.2f}",
+               "last_results_usd": ", ".join(f"{r:.2f}" for r in results[-5:])}
     tx.put(COLLECTION, strategy, {**doc, "last_fired_at": now.isoformat(), "last_reason": found.reason,
                                   "suppressed": 0})
     tx.put("audit", f"optimizer-trigger-{strategy}-{now.isoformat()}", {

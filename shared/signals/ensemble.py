@@ -2,7 +2,9 @@
 
 For each side, score = sum(confidence * weight over voters on that side) divided by
 sum(weight over ALL voters with weight > 0), flat voters included: a voter with no opinion
-dilutes the decision rather than being ignored. The ensemble acts only when the leading
+dilutes the decision rather than being ignored. `abstaining` adds the weight of voters that
+stand aside (shared/signals/standing.py: they vote on paper with weight 0) to that sum: they
+count as flat, so a lone live voter is not promoted to the whole ensemble's conviction. The ensemble acts only when the leading
 side's score is strictly ABOVE the threshold (default 0.60): a score of exactly 0.60 does
 not act. Scores within 1e-9 of the threshold count as equal to it, so float noise such as
 0.1 + 0.2 cannot tip a boundary case into a trade. Voter names are free (strategy instance
@@ -34,16 +36,18 @@ class Consensus:
     sell_score: float = 0.0
 
 
-def consensus(votes: Sequence[Vote], threshold: float = DEFAULT_THRESHOLD) -> Consensus:
+def consensus(votes: Sequence[Vote], threshold: float = DEFAULT_THRESHOLD, abstaining: float = 0.0) -> Consensus:
     if not 0.0 <= threshold < 1.0:
         raise ValueError(f"threshold must be in [0, 1), got {threshold}")
+    if not abstaining >= 0.0:
+        raise ValueError(f"abstaining weight must be >= 0, got {abstaining}")
     votes = tuple(votes)
     names = [v.voter for v in votes]
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"voters must be unique within one decision; repeated: {dupes}")
-    total = sum(v.weight for v in votes if v.weight > 0)
-    if total <= 0:
+    total = sum(v.weight for v in votes if v.weight > 0) + abstaining
+    if total <= 0 or not any(v.weight > 0 for v in votes):
         return Consensus(None, 0.0, votes, False)
     buy = sum(v.confidence * v.weight for v in votes if v.side is Side.BUY) / total
     sell = sum(v.confidence * v.weight for v in votes if v.side is Side.SELL) / total

@@ -39,12 +39,18 @@ def replay(base: Path, run_id: str, crash=None, config_dir: Path = CONFIG, arbit
 
 
 def tight_config(base: Path) -> Path:
-    """The shipped config with the daily-loss limits at 0.001 % (about 1.66 USDT here)."""
+    """The shipped config with the daily-loss limits at 0.001 % (about 1.66 USDT here) and
+    the ensemble's gate off."""
     out = base / "config-tight"
     shutil.copytree(CONFIG, out)
     risk = yaml.safe_load((out / "risk.yaml").read_text())
     risk["panic"]["max_daily_loss_pct"] = 0.001
     (out / "risk.yaml").write_text(yaml.safe_dump(risk))
+    # the gate off: every strategy trades from its first vote (with it, they would still be
+    # voting on paper 1.5 h in, and lose nothing)
+    signals = yaml.safe_load((out / "signals.yaml").read_text())
+    signals["standing_aside"]["enabled"] = False
+    (out / "signals.yaml").write_text(yaml.safe_dump(signals))
     return out
 
 

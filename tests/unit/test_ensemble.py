@@ -75,3 +75,17 @@ def test_custom_threshold():
     assert consensus(votes, threshold=0.5).acted
     with pytest.raises(ValueError):
         consensus(votes, threshold=1.5)
+
+
+def test_voters_standing_aside_abstain_as_flat_and_cannot_push_a_side():
+    live = v("momentum", BUY, 0.9, 0.35)
+    aside = v("breakout", SELL, 1.0, 0.0)  # on paper: weight 0, its configured 0.35 abstains
+    alone = consensus([live, aside])
+    assert alone.score == pytest.approx(0.9) and alone.acted  # 0.9 x 0.35 / 0.35: promoted to 0.9
+    abstained = consensus([live, aside], abstaining=0.35)
+    # 0.9 x 0.35 / (0.35 + 0.35) = 0.315 / 0.70 = 0.45 <= 0.60: no trade; the paper SELL counts 0
+    assert (abstained.side, abstained.sell_score, abstained.acted) == (BUY, 0.0, False)
+    assert abstained.score == pytest.approx(0.45)
+    assert consensus([aside], abstaining=0.35).side is None  # nobody live: nothing to decide
+    with pytest.raises(ValueError, match="abstaining"):
+        consensus([live], abstaining=-0.1)

@@ -13,6 +13,7 @@ from shared.errors import TransientError
 from shared.handlers import signal
 from shared.market.simulator import MarketSimulator
 from shared.ml.config import load_ml_config
+from shared.signals.lstm_report import lstm_summary
 from shared.signals.lstm_voter import LstmInput
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -66,6 +67,10 @@ def test_lstm_votes_when_the_predictor_answers(bars, store):
     assert doc["last_votes"]["lstm"] == pytest.approx(0.9)  # buy, confidence 2*|0.95-0.5|
     assert store.get("state", "predictor")["status"] == "up"
     assert "lstm" not in store.get("windows", "binance-ETH-USDT")["last_votes"]  # model is BTC/USDT only
+    summary = lstm_summary(store, configured=True)  # every call answered: one LSTM vote per call
+    assert summary["status"] == "on" and summary["predictions"] == predictor.calls
+    assert summary["asked"] > summary["predictions"]  # BTC/USDT bars while warming up are not asked
+    assert 0 < summary["vote_share"] < 1 and summary["line"].startswith(f"LSTM: on — {predictor.calls:,} predictions")
 
 
 def test_signal_path_degrades_without_the_predictor_and_warns_once(bars, store):
