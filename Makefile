@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 HOURS ?= 24
 SEED ?= 7
 
-.PHONY: browser-deps run test venv install-run install-dev emulators-start emulators-stop bench lint fmt clean
+.PHONY: browser-deps run up test venv install-run install-dev emulators-start emulators-stop bench lint fmt clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ install-dev: $(VENV)/.dev-installed
 
 run: $(VENV)/.run-installed
 	$(VENV)/bin/tradewinds run --hours $(HOURS) --seed $(SEED)
+
+# feed, executor, predictor (with the ml extra and a model) and the function steps on one bus
+# and store, each on its own port, until Ctrl-C (docs/local-services.md); e.g. UP_ARGS=--emulators
+up: $(VENV)/.run-installed
+	$(VENV)/bin/tradewinds up $(UP_ARGS)
 
 # Debian's chromium and its driver for the console's browser tests (tests/browser): installed
 # with apt-get when missing (CI runs as root on a fresh machine); nothing downloads a browser

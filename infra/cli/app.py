@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import replace
 import json
+import shutil
+import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from infra.cli import failures, paths
 from shared import logs
 from shared.errors import ConfigError
 
+# rich_markup_mode=None: click's plain help, which wraps at the terminal's width (80 columns
+# included) and never cuts an option's name; the sub-apps inherit it
 app = typer.Typer(help="Tradewinds: serverless crypto trading on Google Cloud, runnable on one machine.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+                  no_args_is_help=True, pretty_exceptions_show_locals=False, rich_markup_mode=None)
 dlq_app = typer.Typer(help="List and requeue dead-lettered messages of a run.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 console = Console()
+err_console = Console(stderr=True)
 
 # Sub-apps contributed by other modules: (module, name, help)
 _SUBAPPS = (
@@ -29,7 +36,13 @@ _SUBAPPS = (
     ("infra.cli.params", "params", "Strategy parameters: approve, reject, rollback."),
     ("infra.cli.research", None, "Backtests and optimisation."),
     ("infra.cli.console", None, "Operator console over a replay (read-only)."),
+    ("infra.cli.show", None, "Show a run's books."),
+    ("infra.cli.init", None, "Write an editable copy of the default configuration."),
+    ("infra.cli.up", None, "Local services as one system."),
 )
+CONFIG_HELP = "Configuration folder (default: ./config if there, else the packaged one)."
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+RUNS = Path("runs")
 
 
 def _mount() -> None:
@@ -52,6 +65,8 @@ def main_options(
     pretty: bool = typer.Option(False, "--pretty", help="Human-readable logs instead of Cloud Logging JSON."),
     log_level: str = typer.Option("WARNING", "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
 ) -> None:
+    if log_level.upper() not in LOG_LEVELS:
+        raise typer.BadParameter(f"{log_level!r}: use one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
     logs.configure(pretty=pretty, level=log_level.upper())
 
 
@@ -59,9 +74,10 @@ def main_options(
 def run(
     hours: float = typer.Option(24.0, "--hours", min=0.0167, max=24 * 30, help="Simulated hours to replay."),
     seed: int = typer.Option(7, "--seed", help="Market simulator seed (same seed, same market)."),
-    venues: list[str] | None = typer.Option(None, "--venues", help="Venues to use (default: all enabled)."),
-    config_dir: Path = typer.Option(Path("config"), "--config", help="Configuration directory."),
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where runs/<id>/ is written."),
+    venues: Annotated[list[str] | None, typer.Option(
+        "--venues", help="Venues to use (default: all enabled).")] = None,
+    config_dir: Annotated[Path | None, typer.Option("--config", help=CONFIG_HELP)] = None,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where runs/<id>/ is written.")] = RUNS,
     crash: str | None = typer.Option(None, "--crash", help="Plant a crash: ASSET:HOURS:PCT, e.g. BTC:3:15."),
     emulators: bool = typer.Option(False, "--emulators", help="Run through the Pub/Sub and Firestore emulators."),
     arbitrage: bool = typer.Option(True, "--arbitrage/--no-arbitrage", help="Run the arbitrage scanner."),
@@ -70,6 +86,8 @@ def run(
     predictor: str | None = typer.Option(
         None, "--predictor", help="URL of a running LSTM predictor (python -m runtime.predictor); default: no LSTM voter."),
     show_notifications: bool = typer.Option(False, "--show-notifications", help="Print the hourly summaries sent."),
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Replay this history root's 1-minute bars (e.g. data/history), not the simulator.")] = None,
 ) -> None:
     """Replay N simulated hours through every step and print a summary."""
     from infra.local import summary as run_summary
@@ -85,32 +103,67 @@ def run(
         if not (0 < planted[2] < 1 and 0 <= planted[1] < hours):
             raise typer.BadParameter("PCT must be in (0, 100) and HOURS inside the replay", param_hint="--crash")
     cfg = RunConfig(hours=hours, seed=seed, venues=list(venues) if venues else None,
-                    config_dir=config_dir, runs_dir=runs_dir, crash=planted, predictor=predictor,
-                    arbitrage=arbitrage)
+                    config_dir=paths.config_dir(config_dir), runs_dir=runs_dir, crash=planted,
+                    predictor=predictor, arbitrage=arbitrage, data=data)
     if resume:
         if emulators:
             raise typer.BadParameter("a run on the emulators cannot be resumed", param_hint="--resume")
+        if not (runs_dir / resume / "state.sqlite").is_file():
+            raise typer.BadParameter(f"no run {resume!r} in {runs_dir} to resume", param_hint="--resume")
         cfg = replace(cfg, run_id=resume, resume=True)
+    if predictor:
+        from shared.signals.lstm_report import probe
+
+        warning = probe(predictor)
+        if warning:
+            err_console.print(f"[yellow]warning:[/yellow] {warning}; the run goes on without the LSTM voter", soft_wrap=True)
     if emulators:
         from infra.local.emulator_stack import EmulatorPipeline as Pipeline
     else:
         from infra.local.pipeline import LocalPipeline as Pipeline
+    fresh = not cfg.run_dir.exists()  # a new run that fails leaves no half-made runs/<id>/
     try:
-        pipeline = Pipeline(cfg)
-    except (ConfigError, ValueError, KeyError) as exc:
-        console.print(f"[red]cannot start the replay:[/red] {exc}")
-        raise typer.Exit(2) from None
-    total = int(round(hours * 60))
-    with Progress(TextColumn("[bold]replay"), BarColumn(), MofNCompleteColumn(), TextColumn("sim minutes"),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
-        task = progress.add_task("replay", total=total)
-        pipeline.run(on_minute=lambda n: progress.update(task, completed=n))
+        try:
+            pipeline = Pipeline(cfg)
+        except (ConfigError, ValueError, KeyError) as exc:
+            raise failures.Failure(f"cannot start the replay: {failures.one_line(exc)}") from None
+        if data is not None:  # which stored pairs it replays, and which it left out
+            console.print(f"history: {pipeline.sim.note}")
+        total = round(hours * 60)
+        with Progress(TextColumn("[bold]replay"), BarColumn(), MofNCompleteColumn(), TextColumn("sim minutes"),
+                      TimeElapsedColumn(), console=console, transient=False) as progress:
+            task = progress.add_task("replay", total=total)
+            pipeline.run(on_minute=lambda n: progress.update(task, completed=n))
+    except Exception:
+        if fresh:
+            shutil.rmtree(cfg.run_dir, ignore_errors=True)
+        raise
     result = run_summary.build(pipeline)
-    path = run_summary.write(result, cfg.run_dir)
+    path = _write_summaries(result, cfg.run_dir)
+    from infra.local import run_report
+
+    page = run_report.write(pipeline.store, cfg.run_dir, quote=result["quote"], lstm_configured=bool(predictor))
     if show_notifications:
         _print_notifications(cfg.run_dir)
     _print_summary(result)
-    console.print(f"summary written to [bold]{path}[/bold]")
+    console.print(f"summary written to [bold]{path}[/bold]; report: [bold]{page}[/bold]")
+
+
+def _write_summaries(result: dict, run_dir: Path) -> Path:
+    """summary-<n>.json for the n-th segment of the run (a first replay, then each --resume) and
+    summary.json for the latest, with the segments' total hours."""
+    segments = sorted(run_dir.glob("summary-*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    earlier = [json.loads(p.read_text()) for p in segments]
+    latest = run_dir / "summary.json"
+    if not earlier and latest.is_file():  # a run made before segments were kept: its one summary
+        earlier = [json.loads(latest.read_text())]
+        (run_dir / "summary-1.json").write_text(latest.read_text())
+    result["segment"] = result["segments"] = len(earlier) + 1
+    result["total_hours"] = round(sum(float(s["hours"]) for s in earlier) + float(result["hours"]), 4)
+    text = json.dumps(result, indent=2, default=str)
+    (run_dir / f"summary-{result['segment']}.json").write_text(text)
+    latest.write_text(text)
+    return latest
 
 
 def _print_notifications(run_dir: Path) -> None:
@@ -126,14 +179,20 @@ def _print_notifications(run_dir: Path) -> None:
 
 
 def _print_summary(s: dict) -> None:
-    table = Table(title=f"Run {s['run_id']} — {s['hours']} h, seed {s['seed']}", show_header=False)
+    span = f"{s['hours']} h"
+    if s.get("segments", 1) > 1:
+        span = f"segment {s['segment']}: {s['hours']} h, {s['total_hours']} h in all"
+    table = Table(title=f"Run {s['run_id']} — {span}, seed {s['seed']}", show_header=False)
     table.add_column("figure", style="bold")
     table.add_column("value", justify="right")
     rows = [
         ("bars processed", s["bars_processed"]), ("signals", s["signals"]),
+        ("LSTM", s["lstm"]["line"].removeprefix("LSTM: ")),
         ("orders approved", s["orders_approved"]), ("orders denied", s["orders_denied"]),
     ]
     rows += [(f"  denied: {k}", v) for k, v in s["denied_by_reason"].items()]
+    rows += [(f"strategy {k}", f"{v['state'].replace('_', ' ')}" + (f" — {v['why']}" if v["why"] else ""))
+             for k, v in s.get("strategies", {}).items()]
     rows += [
         ("fills (all)", s["fills"]),
         ("arbitrage executed / fills", f"{s['arbitrage_executed']} / {s['arbitrage_fills']}"),
@@ -180,7 +239,7 @@ def _open_run(run: str, runs_dir: Path):
 @dlq_app.command("list")
 def dlq_list(
     run: str = typer.Argument(..., help="Run id under runs/ (or a state.sqlite path)."),
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir"),
+    runs_dir: Annotated[Path, typer.Option("--runs-dir")] = RUNS,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per dead letter (for scripts)."),
 ) -> None:
     """List dead-lettered messages with their reason."""
@@ -189,8 +248,12 @@ def dlq_list(
         for key, doc in store.query("dlq", order_by="dead_at"):
             typer.echo(json.dumps({"key": key, **{k: v for k, v in doc.items() if k != "envelope"}}))
         return
+    letters = store.query("dlq", order_by="dead_at")
+    if not letters:
+        console.print(f"no dead letters in run {run}")
+        return
     table = Table("key", "subscription", "type", "attempts", "reason", "status")
-    for key, doc in store.query("dlq", order_by="dead_at"):
+    for key, doc in letters:
         table.add_row(key, doc["subscription"], doc["type"], str(doc["attempts"]), doc["reason"][:80], doc["status"])
     console.print(table)
 
@@ -198,15 +261,16 @@ def dlq_list(
 @dlq_app.command("requeue")
 def dlq_requeue(
     run: str = typer.Argument(..., help="Run id under runs/ (or a state.sqlite path)."),
-    key: list[str] | None = typer.Option(None, "--key", help="Only these keys or message ids (default: all)."),
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir"),
-    config_dir: Path = typer.Option(Path("config"), "--config"),
+    key: Annotated[list[str] | None, typer.Option(
+        "--key", help="Only these keys or message ids (default: all).")] = None,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir")] = RUNS,
+    config_dir: Annotated[Path | None, typer.Option("--config", help=CONFIG_HELP)] = None,
 ) -> None:
     """Deliver dead letters again to their subscription's handler and report the outcome."""
     from infra.local.pipeline import LocalPipeline, RunConfig
 
     store = _open_run(run, runs_dir)
-    cfg = RunConfig(hours=0, config_dir=config_dir, runs_dir=runs_dir, run_id=run,
+    cfg = RunConfig(hours=0, config_dir=paths.config_dir(config_dir), runs_dir=runs_dir, run_id=run,
                     resume=store.get("state", "replay") is not None)
     pipeline = LocalPipeline(cfg, store=store)
     count = pipeline.bus.requeue(list(key) if key else None)
@@ -220,7 +284,8 @@ _mount()
 
 
 def main() -> None:
-    app()
+    """The `tradewinds` script: bad input is one line on stderr and exit 2 (`failures.run`)."""
+    sys.exit(failures.run(app))
 
 
 if __name__ == "__main__":

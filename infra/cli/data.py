@@ -1,42 +1,48 @@
 """`tradewinds data ...`: market-data housekeeping. This module holds `generate`
-(simulated history); `download` (real venues) lives in its own module."""
+(simulated history) and `import` (candle files users have: CSV, FreqTrade JSON/feather);
+`download` (real venues) lives in its own module. All three write under
+`shared.history.DEFAULT_ROOT` (data/history) unless `--out` says otherwise."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from infra.cli import paths
 from infra.cli.download import utc_option
-from shared.config.venues import DEFAULT_PATH, load_market_config
+from shared.config.venues import load_market_config
 from shared.errors import ConfigError
-from shared.history import ParquetBarHistory
+from shared.history import DEFAULT_ROOT, ParquetBarHistory
 from shared.market.simulator import MarketSimulator
 
-app = typer.Typer(help="Market data: generate simulated bar history.", no_args_is_help=True)
+app = typer.Typer(help="Market data: generate, import or download bar history.", no_args_is_help=True)
+err = Console(stderr=True)
 console = Console()
 
 
 @app.callback()
 def data() -> None:
-    """Market data: simulated history (generate) and real venues (download)."""
+    """Bar history under data/history: simulated (generate), from files (import), from venues (download)."""
 
 
 @app.command()
 def generate(
     days: float = typer.Option(1.0, "--days", min=0.0, help="Simulated days to generate."),
     seed: int = typer.Option(7, "--seed", help="Random seed: the same seed gives the same market."),
-    out: Path = typer.Option(Path("data/history"), "--out", help="ParquetBarHistory directory."),
+    out: Annotated[Path, typer.Option("--out", help="History root (Parquet).")] = DEFAULT_ROOT,
     start: str = typer.Option("2024-01-01T00:00:00", "--start", help="UTC start (ISO 8601)."),
-    config: Path = typer.Option(Path(DEFAULT_PATH), "--config", help="Venues/market YAML."),
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Venues/market YAML (default: venues.yaml of ./config, else the packaged one).")] = None,
     update_interval_s: float = typer.Option(5.0, "--interval", help="Book update grid, seconds."),
 ) -> None:
     """Run the seeded market simulator and store its 1-minute bars as Parquet."""
     try:
-        market = load_market_config(config)
+        market = load_market_config(config or paths.config_dir(None) / "venues.yaml")
     except ConfigError as exc:
         console.print(f"[red]config error[/red]\n{exc}")
         raise typer.Exit(2) from exc
@@ -68,6 +74,38 @@ def generate(
         f"({written} new) written to {out} "
         f"[{begin.isoformat()} .. {end.isoformat()}), seed {seed}"
     )
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Candles: .csv, FreqTrade .json/.json.gz/.feather, .parquet.")],
+    exchange: str = typer.Option(..., "--exchange",
+                                 help="Venue name the bars are stored under (as in venues.yaml)."),
+    symbol: str = typer.Option(..., "--symbol", help="BASE/QUOTE, e.g. BTC/USDT."),
+    timeframe: str | None = typer.Option(None, "--timeframe",
+                                         help="Bar timeframe, e.g. 1m, 5m (default: the spacing)."),
+    out: Annotated[Path, typer.Option("--out", help="History root (Parquet).")] = DEFAULT_ROOT,
+) -> None:
+    """Import a candle file into the history (rows already stored are kept)."""
+    from shared.history.importer import read_candles
+
+    base, sep, quote = symbol.upper().partition("/")
+    if not (sep and base and quote and "/" not in quote):
+        _fail(f"--symbol {symbol!r}: use BASE/QUOTE, e.g. BTC/USDT")
+    try:
+        got = read_candles(file, exchange.lower(), f"{base}/{quote}", timeframe)
+    except ConfigError as exc:
+        _fail(str(exc))
+    written = ParquetBarHistory(out).write(got.bars)
+    console.print(
+        f"{exchange.lower()} {base}/{quote} {got.timeframe}: {len(got.bars)} bars "
+        f"{got.first:%Y-%m-%d %H:%M} → {got.last:%Y-%m-%d %H:%M} UTC from {file} "
+        f"({written} new, {got.duplicates} duplicate rows, {got.gaps} missing bars) into {out}")
+
+
+def _fail(message: str) -> None:
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
 
 
 def _mount_download() -> None:

@@ -10,12 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from shared.errors import TradewindsError
+from shared.history.catalog import DEFAULT_ROOT
 from shared.ports import BarHistory
 
 app = typer.Typer(help="Download bar history from a real venue (ccxt).", no_args_is_help=True)
@@ -62,11 +64,11 @@ def utc_option(value: str, flag: str) -> datetime:
 
 @app.command()
 def download(
-    exchange_id: str = typer.Option(..., "--exchange", help="ccxt exchange id, e.g. binance."),
-    symbols: list[str] = typer.Option(..., "--symbol", help="Unified symbol (repeatable), e.g. BTC/USDT."),
+    exchange_id: Annotated[str, typer.Option("--exchange", help="ccxt exchange id, e.g. binance.")],
+    symbols: Annotated[list[str], typer.Option("--symbol", help="Unified symbol (repeatable), e.g. BTC/USDT.")],
     since: str = typer.Option(..., "--since", help="UTC start, ISO 8601 (e.g. 2024-01-01)."),
     until: str | None = typer.Option(None, "--until", help="UTC end (exclusive); default: now."),
-    out: Path = typer.Option(Path("data/history"), "--out", help="ParquetBarHistory directory."),
+    out: Annotated[Path, typer.Option("--out", help="History root (Parquet).")] = DEFAULT_ROOT,
     timeframe: str = typer.Option("1m", "--timeframe", help="Bar timeframe."),
     venue: str | None = typer.Option(None, "--venue", help="Venue name on the bars (default: the exchange id)."),
     page_limit: int = typer.Option(1000, "--page-limit", min=1, max=1000, help="Bars per request."),

@@ -122,7 +122,9 @@ def evaluate(
 
 def _config(path: Path | None):
     try:
-        return load_ml_config(path)
+        from infra.cli import paths
+
+        return load_ml_config(path or paths.config_dir(None) / "ml.yaml")
     except ConfigError as e:
         raise _fail(str(e)) from e
 

@@ -2,9 +2,12 @@
 
 Operates on a store: `--state runs/<id>/state.sqlite` (default: the newest run under
 runs/), or Firestore when TW_STORE=firestore (GOOGLE_CLOUD_PROJECT; the emulator honours
-FIRESTORE_EMULATOR_HOST). Every change is a new parameter version, audited; the
-reload_params Control is printed (and published by the running system's next bar read:
-the signal step reads `params/{strategy}` on every bar).
+FIRESTORE_EMULATOR_HOST). Every change is a new parameter version, audited. A replay or
+service running on that store uses it from its next bar: the signal step reads
+`params/{strategy}` on every bar (the reload_params Control is printed for the record).
+
+Bad input (an unknown strategy or job, a missing state) is one line on stderr and exit 2
+(`failures.Failure`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from infra.cli import paths
+from infra.cli.failures import Failure
 
 app = typer.Typer(help="Strategy parameters: approve, reject, rollback, list.", no_args_is_help=True)
 console = Console()
@@ -35,33 +41,48 @@ def open_store(state: Path | None, runs_dir: Path = Path("runs")):
     if state is None:
         runs = sorted(runs_dir.glob("*/state.sqlite"), key=lambda p: p.stat().st_mtime)
         if not runs:
-            raise typer.BadParameter(f"no run found under {runs_dir}/ (give --state)", param_hint="--state")
+            raise Failure(f"no run found under {runs_dir}/: give --state runs/<id>/state.sqlite")
         state = runs[-1]
     if not state.exists():
-        raise typer.BadParameter(f"no state at {state}", param_hint="--state")
+        raise Failure(f"--state {state}: no such file")
     return SqliteStore(state)
 
 
-def _baseline(strategy: str, config_dir: Path) -> dict[str, float] | None:
+def _specs(config_dir: Path | None) -> dict:
     from shared.strategies.config import load_strategies
 
-    spec = next((s for s in load_strategies(config_dir / "strategies") if s.name == strategy), None)
+    return {s.name: s for s in load_strategies(paths.config_dir(config_dir) / "strategies")}
+
+
+def _baseline(strategy: str, config_dir: Path | None) -> dict[str, float] | None:
+    spec = _specs(config_dir).get(strategy)
     return spec.values() if spec else None
 
 
+def _known(store, strategy: str, config_dir: Path | None) -> None:
+    """A strategy is known when the configuration has it or the store has versions of it."""
+    specs = _specs(config_dir)
+    if strategy in specs or store.get("params", strategy) is not None:
+        return
+    raise Failure(f"unknown strategy {strategy!r}; known: {', '.join(sorted(specs)) or '(none)'}")
+
+
 StateOpt = typer.Option(None, "--state", help="A state.sqlite (default: the newest runs/<id>/state.sqlite).")
+ConfigOpt = typer.Option(None, "--config", help="Configuration folder (default: ./config, else the packaged one).")
+NEXT_BAR = ("a replay or service running on this store uses it from its next bar "
+            "(the signal step reads the parameters on every bar)")
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[red]{exc}[/red]")
-    raise typer.Exit(1)
+    raise Failure(str(exc))
 
 
 @app.command()
 def approve(job: str = typer.Argument(..., help="Optimizer job id, e.g. job-1a2b3c4d5e6f."),
             state: Path | None = StateOpt,
-            config_dir: Path = typer.Option(Path("config"), "--config")) -> None:
-    """Apply a recommended job's parameters as a new version."""
+            config_dir: Path | None = ConfigOpt) -> None:
+    """Apply a recommended job's parameters as a new version; a running replay or service
+    uses it from its next bar."""
     from shared.params import ParamsError, versions
 
     store = open_store(state)
@@ -73,7 +94,7 @@ def approve(job: str = typer.Argument(..., help="Optimizer job id, e.g. job-1a2b
     except ParamsError as exc:
         _fail(exc)
     console.print(f"[green]approved[/green] {job}: {applied.strategy} is now v{applied.version} {applied.values}")
-    console.print(f"control: {applied.control.command.value} {applied.control.args}")
+    console.print(f"{NEXT_BAR}; control: {applied.control.command.value} {applied.control.args}")
 
 
 @app.command()
@@ -95,11 +116,12 @@ def reject(job: str = typer.Argument(...), state: Path | None = StateOpt,
 def rollback(strategy: str = typer.Argument(...),
              to: int | None = typer.Option(None, "--to", help="Version to restore (default: the previous; 0 = YAML)."),
              state: Path | None = StateOpt,
-             config_dir: Path = typer.Option(Path("config"), "--config")) -> None:
+             config_dir: Path | None = ConfigOpt) -> None:
     """Make an earlier version current again (recorded as a new version)."""
     from shared.params import ParamsError, versions
 
     store = open_store(state)
+    _known(store, strategy, config_dir)
     try:
         with store.transaction() as tx:
             applied = versions.rollback(tx, strategy, actor=_actor(), at=datetime.now(UTC), to=to,
@@ -107,14 +129,17 @@ def rollback(strategy: str = typer.Argument(...),
     except ParamsError as exc:
         _fail(exc)
     console.print(f"[green]rolled back[/green] {strategy} -> v{applied.version} {applied.values}")
+    console.print(NEXT_BAR)
 
 
 @app.command("list")
-def list_versions(strategy: str = typer.Argument(...), state: Path | None = StateOpt) -> None:
+def list_versions(strategy: str = typer.Argument(...), state: Path | None = StateOpt,
+                  config_dir: Path | None = ConfigOpt) -> None:
     """Every version of a strategy's parameters, and its optimizer jobs."""
     from shared.params import versions
 
     store = open_store(state)
+    _known(store, strategy, config_dir)
     cur = store.get("params", strategy) or {}
     table = Table("version", "source", "values", "actor", "at", "job", "restores",
                   title=f"{strategy} (current v{cur.get('version', 0)})")

@@ -1,16 +1,22 @@
 """`tradewinds backtest` and `tradewinds optimize` (mounted at the top level).
 
-Bars come from the Parquet history (`--data`, default config/optimizer.yaml history.root)
-when it covers the window, else from the seeded market simulator. Both commands print a
-metrics table and write an HTML + PNG report (equity, drawdown, parameter landscape)
-under `--out` (default reports/).
+Bars come from the Parquet history under `--data` (default `data/history`, the root every
+`data` command writes): the window ends at the history's last bar unless `--end` says
+otherwise, runs on the timeframe the history has (1m, 5m, ...), and its coverage and gaps
+are printed; symbols without history are left out and named. A named `--data` that is
+missing, empty or holds nothing for the strategy is an error (exit 2), never simulated.
+Only without a named `--data` and with no usable history under the default root do the
+bars come from the seeded market simulator (said on screen). Both commands print a metrics
+table and write an HTML report under `--out` (default reports/).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,37 +27,116 @@ app = typer.Typer(help="Backtests and optimisation.")
 console = Console()
 
 
-def _deps(config_dir: Path, data: Path | None):
+def _deps(config_dir: Path, venue: str | None = None):
     from shared.clock import WallClock
     from shared.handlers import optimizer
-    from shared.history import ParquetBarHistory
 
     deps = optimizer.build_deps(store=None, clock=WallClock(), config_dir=str(config_dir))
-    if data is not None:
-        deps.history = ParquetBarHistory(data) if data.is_dir() else None
+    if venue:
+        deps.config = deps.config.model_copy(update={"venue": venue})
     return deps
+
+
+def _config_dir(option: Path | None) -> Path:
+    from infra.cli import paths
+    from shared.errors import ConfigError
+
+    try:
+        return paths.config_dir(option)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True).print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
 
 
 def _spec(deps, strategy: str):
     spec = deps.spec(strategy)
     if spec is None:
-        raise typer.BadParameter(f"unknown strategy {strategy!r}; known: {', '.join(s.name for s in deps.strategies)}")
+        _fail(f"unknown strategy {strategy!r}; known: {', '.join(s.name for s in deps.strategies)}")
     return spec
 
 
-def _window(days: float, end: str | None) -> tuple[datetime, datetime]:
-    stop = datetime.fromisoformat(end).astimezone(UTC) if end else datetime(2026, 1, 5, tzinfo=UTC)
-    return stop - timedelta(days=days), stop
+def _end(end: str | None) -> datetime | None:
+    from infra.cli.download import utc_option
+
+    return utc_option(end, "--end") if end else None
 
 
-def _bars(deps, symbols, start, end):
-    from shared.optimize.data import window_bars
+@dataclass
+class Bars:
+    arrays: list  # BarArrays per symbol, on one clock
+    symbols: list[str]
+    timeframe: str
+    start: datetime
+    end: datetime
+    source: str = ""  # where the bars came from, with coverage and gaps (named in the report)
+    times: object = None  # numpy datetime64 bar times (None: evenly spaced over [start, end))
 
-    with console.status(f"loading {len(symbols)} symbol(s), {start:%Y-%m-%d} → {end:%Y-%m-%d}"):
-        bars, source = window_bars(history=deps.history, market=deps.market, venue=deps.config.venue,
-                                   symbols=symbols, start=start, end=end, cfg=deps.config.history)
-    console.print(f"bars: {len(bars[0])} per symbol from {source}")
-    return bars
+
+def _bars(deps, symbols: list[str], days: float, end: str | None, data: Path | None,
+          timeframe: str | None) -> Bars:
+    """The window's bars: stored history (named or default root), else the simulator."""
+    from shared.history import DEFAULT_ROOT, NoHistory
+    from shared.history.catalog import catalog, require
+    from shared.history.window import load_window
+    from shared.optimize.data import align, window_bars
+
+    stop = _end(end)
+    root = data if data is not None else DEFAULT_ROOT
+    why_not = f"no history under {root}"
+    if data is not None or (deps.config.history.source != "simulator" and catalog(root)):
+        try:
+            if data is not None:
+                require(data)
+            win = load_window(root, deps.config.venue, symbols, days, stop, timeframe)
+        except NoHistory as exc:
+            if data is not None:
+                _fail(str(exc))
+            why_not = str(exc)
+        else:
+            console.print(f"bars: {win.describe()}")
+            if win.missing:
+                console.print(f"[yellow]left out[/yellow] (no history): "
+                              f"{', '.join(f'{s} ({why})' for s, why in win.missing.items())}; "
+                              f"running on {', '.join(win.symbols)}")
+            from shared.backtest.report_charts import to_datetime64
+
+            common = set.intersection(*({b.open_time for b in bars} for bars in win.bars))
+            return Bars(align(win.bars), win.symbols, win.timeframe, win.start, win.end,
+                        source=win.describe(), times=to_datetime64(sorted(common)))
+    if timeframe not in (None, "1m"):
+        _fail(f"--timeframe {timeframe}: the simulator makes 1m bars ({why_not})")
+    stop = stop or datetime(2026, 1, 5, tzinfo=UTC)
+    start = stop - timedelta(days=days)
+    with console.status(f"simulating {len(symbols)} symbol(s), {start:%Y-%m-%d} → {stop:%Y-%m-%d}"):
+        bars, source = window_bars(history=None, market=deps.market, venue=deps.config.venue,
+                                   symbols=symbols, start=start, end=stop, cfg=deps.config.history)
+    console.print(f"bars: {len(bars[0])} per symbol from {source} ({why_not})")
+    return Bars(bars, list(symbols), "1m", start, stop, source=source)
+
+
+def _symbols_of(spec, deps, asked: list[str] | None) -> list[str]:
+    from shared.handlers.optimizer import _symbols
+
+    if not asked:
+        return _symbols(spec, deps)
+    unknown = [s for s in asked if s.split("/")[-1] not in {*deps.market.assets, deps.risk.portfolio.quote}]
+    if unknown:
+        _fail(f"--symbol {', '.join(unknown)}: its quote currency has no price in venues.yaml (assets)")
+    return list(asked)
+
+
+def _config(symbol: str, deps, timeframe: str):
+    from shared.backtest.config import MINUTES_PER_YEAR
+    from shared.handlers.optimizer import backtest_config
+    from shared.history.catalog import timeframe_minutes
+
+    cfg = backtest_config(symbol, deps)
+    return cfg.model_copy(update={"bars_per_year": MINUTES_PER_YEAR / timeframe_minutes(timeframe)})
 
 
 def _table(title: str, rows: dict[str, dict]) -> None:
@@ -69,82 +154,101 @@ def _overrides(pairs: list[str] | None) -> dict[str, float]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise typer.BadParameter(f"{pair!r}: use NAME=VALUE", param_hint="--param")
-        out[key.strip()] = float(value)
+            _fail(f"--param {pair!r}: use NAME=VALUE")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            _fail(f"--param {pair}: {value!r} is not a number")
     return out
+
+
+_CONFIG_HELP = "Configuration folder (default: ./config, else the packaged one)."
+_REPORTS = Path("reports")
+_DATA_HELP = ("History root (default data/history, where `data import|download|generate` write); "
+              "named, it must hold the bars: never simulated.")
+_END_HELP = "Window end (ISO, UTC; default: the history's last bar, or 2026-01-05 simulated)."
+_TF_HELP = "Bar timeframe to read (default: the one the history has, e.g. 1m or 5m)."
+_SYMBOL_HELP = "Run on this symbol instead of the strategy's (repeatable), e.g. ALT/BTC."
+_VENUE_HELP = "Venue of the history and fees (default: optimizer.yaml venue)."
 
 
 @app.command()
 def backtest(
     strategy: str = typer.Argument(..., help="Strategy name from config/strategies."),
-    days: float = typer.Option(30.0, "--days", min=0.1, help="Window length in days of 1-minute bars."),
-    end: str | None = typer.Option(None, "--end", help="Window end (ISO, UTC; default 2026-01-05)."),
-    param: list[str] | None = typer.Option(None, "--param", help="Override a parameter: NAME=VALUE."),
-    data: Path | None = typer.Option(None, "--data", help="Parquet history root."),
-    config_dir: Path = typer.Option(Path("config"), "--config"),
-    out: Path = typer.Option(Path("reports"), "--out"),
+    days: float = typer.Option(30.0, "--days", min=0.01, help="Window length in days."),
+    end: str | None = typer.Option(None, "--end", help=_END_HELP),
+    param: Annotated[list[str] | None, typer.Option("--param", help="Override a parameter: NAME=VALUE.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+    timeframe: str | None = typer.Option(None, "--timeframe", help=_TF_HELP),
+    symbol: Annotated[list[str] | None, typer.Option("--symbol", help=_SYMBOL_HELP)] = None,
+    venue: str | None = typer.Option(None, "--venue", help=_VENUE_HELP),
+    config_dir: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where the report is written.")] = _REPORTS,
 ) -> None:
     """Backtest one strategy with the live rules (next-bar fills, taker fee, slippage, sizing)."""
     from shared.backtest import compute, report, run
-    from shared.handlers.optimizer import _symbols, backtest_config
     from shared.strategies.registry import get_plugin
 
-    deps = _deps(config_dir, data)
+    deps = _deps(_config_dir(config_dir), venue)
     spec = _spec(deps, strategy)
-    params = {**spec.values(), **_overrides(param)}
-    symbols = _symbols(spec, deps)
-    start, stop = _window(days, end)
-    bars = _bars(deps, symbols, start, stop)
+    overrides = _overrides(param)
+    unknown = sorted(set(overrides) - set(spec.values()))
+    if unknown:
+        _fail(f"--param {', '.join(unknown)}: {strategy} has no such parameter; "
+              f"it has {', '.join(spec.values())}")
+    params = {**spec.values(), **overrides}
+    window = _bars(deps, _symbols_of(spec, deps, symbol), days, end, data, timeframe)
     plugin = get_plugin(spec.plugin)
-    rows, curves, initial = {}, {}, 0.0
+    rows, results, votes = {}, {}, {}
     t0 = time.perf_counter()
-    for symbol, b in zip(symbols, bars):
-        cfg = backtest_config(symbol, deps)
-        result = run(b, plugin.votes(b, params), cfg)
-        rows[symbol] = compute(result).to_dict(4)
-        curves[symbol] = result.equity / cfg.initial_cash * 100
-        initial = 100.0
-    console.print(f"backtests: {len(symbols)} in {time.perf_counter() - t0:.3f} s; params {params}")
+    for sym, b in zip(window.symbols, window.arrays):
+        votes[sym] = plugin.votes(b, params)
+        results[sym] = run(b, votes[sym], _config(sym, deps, window.timeframe))
+        rows[sym] = compute(results[sym]).to_dict(4)
+    console.print(f"backtests: {len(window.symbols)} on {window.timeframe} bars in "
+                  f"{time.perf_counter() - t0:.3f} s; params {params}")
     _table(f"{strategy} backtest", rows)
-    png, page = report.write(out, f"backtest-{strategy}", f"Backtest {strategy} {params}", curves, initial,
-                             {"parameters": params, **rows})
-    console.print(f"report: [bold]{page}[/bold] and {png}")
+    page = report.backtest(out, strategy=strategy, params=params, results=results, start=window.start,
+                           end=window.end, now=datetime.now(UTC), votes=votes, times=window.times,
+                           source=window.source)
+    console.print(f"report: [bold]{page}[/bold]")
 
 
 @app.command()
 def optimize(
     strategy: str = typer.Argument(..., help="Strategy name from config/strategies."),
-    days: float = typer.Option(30.0, "--days", min=0.5),
-    end: str | None = typer.Option(None, "--end"),
+    days: float = typer.Option(30.0, "--days", min=0.5, help="Window length in days."),
+    end: str | None = typer.Option(None, "--end", help=_END_HELP),
     method: str | None = typer.Option(None, "--method", help="grid | random | bayesian (default: config)."),
     trials: int | None = typer.Option(None, "--trials", help="Trials per fold (default: config)."),
-    data: Path | None = typer.Option(None, "--data"),
-    config_dir: Path = typer.Option(Path("config"), "--config"),
-    out: Path = typer.Option(Path("reports"), "--out"),
+    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
+    timeframe: str | None = typer.Option(None, "--timeframe", help=_TF_HELP),
+    symbol: Annotated[list[str] | None, typer.Option("--symbol", help=_SYMBOL_HELP)] = None,
+    venue: str | None = typer.Option(None, "--venue", help=_VENUE_HELP),
+    config_dir: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where the report is written.")] = _REPORTS,
 ) -> None:
     """Walk-forward search of one strategy's YAML ranges; prints and reports the outcome.
     (Research only: nothing is applied - the optimizer step and `params approve` do that.)"""
     from shared.backtest import report
-    from shared.handlers.optimizer import _symbols, backtest_config
     from shared.optimize.job import run_job
     from shared.optimize.space import Space
     from shared.strategies.registry import get_plugin
 
-    deps = _deps(config_dir, data)
+    deps = _deps(_config_dir(config_dir), venue)
     search = deps.config.search.model_copy(update={k: v for k, v in (("method", method), ("trials_per_fold", trials))
                                                    if v is not None})
     cfg = deps.config.model_copy(update={"search": search})
     spec = _spec(deps, strategy)
-    symbols = _symbols(spec, deps)
-    start, stop = _window(days, end)
-    bars = _bars(deps, symbols, start, stop)
+    window = _bars(deps, _symbols_of(spec, deps, symbol), days, end, data, timeframe)
+    symbols = window.symbols
     with Progress(TextColumn("[bold]walk-forward folds"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         task = progress.add_task("folds", total=cfg.walk_forward.folds)
         t0 = time.perf_counter()
-        outcome = run_job(plugin=get_plugin(spec.plugin), space=Space.of(spec), current=spec.values(), bars=bars,
-                          configs=[backtest_config(s, deps) for s in symbols], symbols=symbols, cfg=cfg,
-                          timer=time.perf_counter,
+        outcome = run_job(plugin=get_plugin(spec.plugin), space=Space.of(spec), current=spec.values(),
+                          bars=window.arrays, configs=[_config(s, deps, window.timeframe) for s in symbols],
+                          symbols=symbols, cfg=cfg, timer=time.perf_counter,
                           on_fold=lambda done, total: progress.update(task, completed=done, total=total))
     console.print(f"[bold]{outcome.status}[/bold] in {time.perf_counter() - t0:.1f} s "
                   f"({outcome.evaluations} evaluations, {outcome.trials} trials per fold): {outcome.note}")
@@ -153,13 +257,7 @@ def optimize(
     console.print(f"current {outcome.current}  →  recommended {outcome.recommended or '(keep current)'}")
     _table(f"{strategy}: walk-forward out-of-sample", {"current": outcome.current_report,
                                                       "recommended": outcome.recommended_report})
-    initial = backtest_config(symbols[0], deps).initial_cash
-    png, page = report.write(
-        out, f"optimize-{strategy}", f"Optimisation of {strategy} ({outcome.status})", outcome.equity, initial,
-        {"outcome": {"status": outcome.status, "note": outcome.note, "current": outcome.current,
-                     "recommended": outcome.recommended},
-         "current (OOS)": {k: v for k, v in outcome.current_report.items() if not isinstance(v, (dict, list))},
-         "recommended (OOS)": {k: v for k, v in outcome.recommended_report.items()
-                               if not isinstance(v, (dict, list))}},
-        outcome.landscape)
-    console.print(f"report: [bold]{page}[/bold] and {png}")
+    page = report.optimize(out, strategy=strategy, outcome=outcome, start=window.start, end=window.end,
+                           now=datetime.now(UTC), job_id=None, symbols=symbols, times=window.times,
+                           source=window.source)
+    console.print(f"report: [bold]{page}[/bold]")

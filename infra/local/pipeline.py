@@ -1,5 +1,6 @@
 """The local composition root: every step wired through the topology on an in-process
-bus, a SQLite store and a simulated clock, fed by the seeded market simulator.
+bus, a SQLite store and a simulated clock, fed by the seeded market simulator, or with
+`RunConfig.data` by stored 1-minute history (shared/market/history_market.py).
 
 `LocalPipeline(RunConfig(...)).run()` replays N simulated hours minute by minute: the
 feed closes bars, the scheduler fires its cron jobs, and the bus delivers until idle;
@@ -31,6 +32,7 @@ from shared.errors import ExchangeUnavailable
 from shared.execution.paper import PaperExchange
 from shared.handlers import executor, optimizer, risk, signal
 from shared.ledger import book
+from shared.market.history_market import HistoryMarket
 from shared.market.reference import ReferenceMarket
 from shared.market.simulator import MarketSimulator
 from shared.risk.config import load_risk_config
@@ -52,6 +54,7 @@ class RunConfig:
     predictor: str | None = None  # URL of an LSTM predictor service; None: no LSTM voter
     arbitrage: bool = True  # run the executor's arbitrage scanner on the books at every update
     resume: bool = False  # continue the run `run_id` from its last replayed minute
+    data: Path | None = None  # replay this ParquetBarHistory root's 1-minute bars, not the simulator
 
     @property
     def run_dir(self) -> Path:
@@ -93,10 +96,14 @@ class LocalPipeline:
             cfg = resumed(cfg, replay)  # the market of the run, not of today's options
         elif replay is not None:
             raise ValueError(f"run {cfg.run_id} exists in {cfg.run_dir}: resume it or pick a new id")
+        self.market = market_for(cfg)
+        if cfg.data is not None:  # stored 1-minute history: the pairs it holds, from where it starts
+            self.sim = HistoryMarket(self.market, cfg.data, cfg.start, cfg.hours, seed=cfg.seed)
+            self.market, cfg = self.sim.config, replace(cfg, start=self.sim.start)
+        else:
+            self.sim = MarketSimulator(self.market, seed=cfg.seed, start=cfg.start)
         self.cfg = cfg
         self.clock = SimulatedClock(cfg.start)
-        self.market = market_for(cfg)
-        self.sim = MarketSimulator(self.market, seed=cfg.seed, start=cfg.start)
         if cfg.crash:
             asset, after_h, pct = cfg.crash
             self.sim.plant_crash(asset, cfg.start + timedelta(hours=after_h), pct)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from shared.ledger.statement import statement
 from shared.ledger.summary import ledger_check, reconcile
+from shared.signals.lstm_report import lstm_summary
+from shared.signals.standing import strategy_states
 
 
 def _reason_key(reason: str) -> str:
@@ -60,6 +62,9 @@ def build(pipeline) -> dict:
         "end": pipeline.clock.now().isoformat(),
         "bars_processed": _handled(store, "signal", "bar"),
         "signals": _handled(store, "risk", "signal"),
+        "lstm": lstm_summary(store, configured=pipeline.cfg.predictor is not None),
+        "strategies": {name: {"state": v["state"], "why": v["why"], "paper_trades": v["paper_trades"]}
+                       for name, v in strategy_states(store).items()},
         "orders_approved": approved,
         "orders_denied": sum(denied.values()),
         "denied_by_reason": dict(sorted(denied.items())),

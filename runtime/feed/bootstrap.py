@@ -2,7 +2,8 @@
 
 FEED_SOURCE=config (default) follows each venue's `kind` in config/venues.yaml,
 `simulated` or `ccxt` forces every venue to one kind. The bus is Pub/Sub when
-TRADEWINDS_BUS=pubsub (Cloud Run, emulator), else the in-process bus.
+TRADEWINDS_BUS=pubsub (Cloud Run, emulator), else the in-process bus (or the bus passed
+to `build_service`).
 The feed reads public market data only: it takes no exchange credentials.
 """
 
@@ -62,8 +63,12 @@ def build_bus(clock: Clock) -> Bus:
     return InProcessBus(load(), clock, SqliteStore(":memory:"))
 
 
-def build_service() -> FeedService:
-    clock = WallClock()
+def build_service(*, bus: Bus | None = None, clock: Clock | None = None,
+                  venues_path: str | None = None) -> FeedService:
+    """The feed from the environment; `tradewinds up` passes the bus (and clock, venues file)
+    it shares with the executor and the function steps in one process."""
+    clock = clock or WallClock()
     config = FeedConfig.from_env()
-    market = load_market_config(os.environ.get("TRADEWINDS_VENUES", "config/venues.yaml"))
-    return FeedService(build_sources(market, config, clock), build_bus(clock), clock, config)
+    market = load_market_config(venues_path or os.environ.get("TRADEWINDS_VENUES", "config/venues.yaml"))
+    return FeedService(build_sources(market, config, clock), bus if bus is not None else build_bus(clock),
+                       clock, config)

@@ -18,7 +18,6 @@ for a cancel or a failure.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -140,28 +139,41 @@ class CcxtVenue:
         return last
 
 
-def venue_keys(secrets: Secrets, venue: str) -> tuple[str, str]:
-    """API key and secret of a venue: from the one `exchange-keys` secret (JSON
-    `{"<venue>": {"api_key": "...", "secret": "..."}}`, as provisioned by Terraform), else from
-    the secrets `<venue>-api-key` / `<venue>-api-secret` (handy locally). Values never logged."""
+def venue_credentials(secrets: Secrets, venue: str) -> dict[str, Any]:
+    """{api_key, secret, password, sandbox} of a venue: from the one `exchange-keys` secret
+    (JSON `{"<venue>": {"api_key": "...", "secret": "...", "password": "...", "sandbox": false}}`,
+    `password` and `sandbox` optional: `shared.adapters.ccxt.config.parse_exchange_keys`), else,
+    locally, from the secrets `<venue>-api-key` / `<venue>-api-secret`. Values never logged."""
+    from shared.adapters.ccxt.config import parse_exchange_keys  # lazy: the package imports ccxt
+
     try:
-        bundle = json.loads(secrets.get("exchange-keys"))
+        text = secrets.get("exchange-keys")
     except KeyError:
-        bundle = None
-    except json.JSONDecodeError as exc:
-        raise LiveModeRefused(f"secret exchange-keys is not JSON (line {exc.lineno})") from None
-    if bundle is not None:
-        entry = bundle.get(venue) if isinstance(bundle, dict) else None
-        if not isinstance(entry, dict) or not entry.get("api_key") or not entry.get("secret"):
+        text = None
+    if text is not None:
+        try:
+            keys = parse_exchange_keys(text)
+        except ValueError as exc:
+            raise LiveModeRefused(str(exc)) from None
+        if venue not in keys:
             raise LiveModeRefused(f"secret exchange-keys has no api_key/secret for venue {venue!r}")
-        return str(entry["api_key"]), str(entry["secret"])
-    return secrets.get(f"{venue}-api-key"), secrets.get(f"{venue}-api-secret")
+        k = keys[venue]
+        return {"api_key": k.api_key.get_secret_value(), "secret": k.secret.get_secret_value(),
+                "password": k.password.get_secret_value() if k.password else None, "sandbox": k.sandbox}
+    return {"api_key": secrets.get(f"{venue}-api-key"), "secret": secrets.get(f"{venue}-api-secret"),
+            "password": None, "sandbox": False}
+
+
+def venue_keys(secrets: Secrets, venue: str) -> tuple[str, str]:
+    """(API key, secret) of a venue (`venue_credentials`)."""
+    creds = venue_credentials(secrets, venue)
+    return creds["api_key"], creds["secret"]
 
 
 def build_live_venues(market: MarketConfig, secrets: Secrets, clock: Clock, environ: Mapping[str, str],
                       argv: list[str] | tuple[str, ...], urls_override: str | None = None) -> dict:
     """{venue: (CcxtExchange, CcxtVenue)} for every enabled ccxt venue; refuses unless live is
-    explicitly asked for. Keys: see `venue_keys`."""
+    explicitly asked for. Keys: see `venue_credentials`."""
     require_live(environ, argv)
     from shared.adapters.ccxt import CcxtExchange  # lazy: ccxt only in live mode
 
@@ -169,8 +181,7 @@ def build_live_venues(market: MarketConfig, secrets: Secrets, clock: Clock, envi
     for v in market.enabled_venues:
         if v.kind != "ccxt":
             continue
-        api_key, secret = venue_keys(secrets, v.name)
-        ex = CcxtExchange(v.ccxt_id, api_key=api_key, secret=secret, venue=v.name,
+        ex = CcxtExchange(v.ccxt_id, **venue_credentials(secrets, v.name), venue=v.name,
                           urls_override=urls_override)
         out[v.name] = (ex, CcxtVenue(ex, clock))
     if not out:

@@ -144,6 +144,10 @@ class ParquetBarHistory:
             out.extend(in_range(self._load(self._file(venue, symbol, timeframe, day)), start, end))
         return out
 
+    def read_day(self, venue: str, symbol: str, timeframe: str, day: date) -> list[Bar]:
+        """Every bar of one UTC day's file, oldest first (empty when there is no file)."""
+        return self._load(self._file(venue, symbol, timeframe, day))
+
     def last_time(self, venue: str, symbol: str, timeframe: str = "1m") -> datetime | None:
         folder = self._file(venue, symbol, timeframe, date(2000, 1, 1)).parent
         days = sorted(folder.glob("*.parquet")) if folder.exists() else []

@@ -25,7 +25,7 @@ class HistoryConfig(_Frozen):
     `min_coverage` of the window, else the simulator)."""
 
     source: Literal["auto", "parquet", "simulator"] = "auto"
-    root: str = "data/bars"
+    root: str = "data/history"
     min_coverage: float = Field(default=0.9, gt=0, le=1)
     simulator_seed: int = 7
     simulator_update_s: float = Field(default=60.0, gt=0)

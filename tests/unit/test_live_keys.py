@@ -3,7 +3,7 @@ import json
 import pytest
 
 from shared.adapters.local.secrets import EnvFileSecrets
-from shared.execution.live import LiveModeRefused, venue_keys
+from shared.execution.live import LiveModeRefused, venue_credentials, venue_keys
 
 
 def secrets(**values):
@@ -29,3 +29,10 @@ def test_per_venue_secrets_are_the_local_fallback():
     assert venue_keys(s, "binance") == ("k2", "s2")
     with pytest.raises(KeyError, match="kraken-api-key"):
         venue_keys(s, "kraken")
+
+
+def test_passphrase_and_sandbox_come_from_the_bundle():
+    s = secrets(exchange_keys=json.dumps({"okx": {"api_key": "k", "secret": "s", "password": "p", "sandbox": True}}))
+    assert venue_credentials(s, "okx") == {"api_key": "k", "secret": "s", "password": "p", "sandbox": True}
+    with pytest.raises(LiveModeRefused, match="venue 'okx': apiKey: Extra inputs"):
+        venue_credentials(secrets(exchange_keys=json.dumps({"okx": {"api_key": "k", "secret": "s", "apiKey": "k"}})), "okx")

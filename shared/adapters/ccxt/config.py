@@ -4,16 +4,66 @@
 http://127.0.0.1:PORT): each url keeps its path, `https` becomes the override's scheme and
 `wss` the matching websocket scheme. A mapping instead merges into `urls['api']` as is.
 Credentials are held as SecretStr so a repr or a log line never shows them.
+
+Exchange keys, one story (docs/live.md): the secret `exchange-keys` holds one JSON document,
+venue name (as in config/venues.yaml) -> credentials:
+
+    {"binance": {"api_key": "...", "secret": "..."},
+     "okx": {"api_key": "...", "secret": "...", "password": "<API passphrase>"},
+     "bybit": {"api_key": "...", "secret": "...", "sandbox": true}}
+
+`password` is the API passphrase some venues require (OKX, Coinbase Exchange, KuCoin);
+`sandbox: true` says the keys were issued by the venue's testnet and sends every call there
+(ccxt's `set_sandbox_mode`; a venue without a sandbox in ccxt is refused). Locally, without
+`exchange-keys`, the per-venue secrets `<venue>-api-key` / `<venue>-api-secret` are read
+instead (`shared.execution.live.venue_keys`). `parse_exchange_keys` validates the document
+and never echoes a value in its errors.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+EXCHANGE_KEYS = "exchange-keys"
+KEYS_FORMAT = '{"<venue>": {"api_key": "...", "secret": "...", "password": "(some venues)", "sandbox": false}}'
+
+
+class VenueKeys(BaseModel):
+    """One venue's entry in the `exchange-keys` secret."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: SecretStr = Field(min_length=1)
+    secret: SecretStr = Field(min_length=1)
+    password: SecretStr | None = None  # the API passphrase (OKX, Coinbase Exchange, KuCoin)
+    sandbox: bool = False  # testnet keys: every call goes to the venue's sandbox
+
+
+def parse_exchange_keys(text: str) -> dict[str, VenueKeys]:
+    """The `exchange-keys` secret as {venue: VenueKeys}; ValueError naming the venue and the
+    field (never a value) when it is not that shape."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"secret {EXCHANGE_KEYS} is not JSON (line {exc.lineno}); want {KEYS_FORMAT}") from None
+    if not isinstance(doc, dict) or not doc:
+        raise ValueError(f"secret {EXCHANGE_KEYS} must be a JSON object of venues: {KEYS_FORMAT}")
+    out = {}
+    for venue, entry in doc.items():
+        try:
+            out[venue] = VenueKeys.model_validate(entry)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "entry"
+            raise ValueError(f"secret {EXCHANGE_KEYS}: venue {venue!r}: {where}: {first['msg']}; "
+                             f"want {KEYS_FORMAT}") from None
+    return out
 
 
 class CcxtSettings(BaseModel):
@@ -23,6 +73,8 @@ class CcxtSettings(BaseModel):
     venue: str | None = None  # our venue name on bars and books; defaults to exchange_id
     api_key: SecretStr | None = None
     secret: SecretStr | None = None
+    password: SecretStr | None = None  # API passphrase, where the venue has one
+    sandbox: bool = False  # the venue's testnet (see `apply_sandbox`)
     urls_override: str | dict[str, Any] | None = None
     timeout_ms: int = Field(default=10_000, ge=50)
     rate_limit_ms: float | None = Field(default=None, ge=0)  # None: ccxt's own figure
@@ -84,6 +136,8 @@ def ccxt_config(settings: CcxtSettings, defaults: Mapping[str, Any]) -> dict[str
         config["apiKey"] = settings.api_key.get_secret_value()
     if settings.secret is not None:
         config["secret"] = settings.secret.get_secret_value()
+    if settings.password is not None:
+        config["password"] = settings.password.get_secret_value()
     options = spot_options(defaults.get("options", {})) if settings.spot_only else {}
     config["options"] = {**options, **settings.options}
     if settings.urls_override is not None:
@@ -94,3 +148,15 @@ def ccxt_config(settings: CcxtSettings, defaults: Mapping[str, Any]) -> dict[str
             urls["api"] = {**urls.get("api", {}), **settings.urls_override}
         config["urls"] = urls
     return config
+
+
+def apply_sandbox(exchange: Any, settings: CcxtSettings) -> None:
+    """Point a constructed ccxt exchange at its testnet when `settings.sandbox` (ccxt's own
+    `set_sandbox_mode`, which also sets the venue-specific flags, e.g. OKX's simulated-trading
+    header). A venue without a sandbox in ccxt is a ValueError, never a silent live call."""
+    if not settings.sandbox:
+        return
+    if not (getattr(exchange, "urls", None) or {}).get("test"):
+        raise ValueError(f"{settings.exchange_id} has no sandbox/testnet in ccxt: remove \"sandbox\" "
+                         f"from its {EXCHANGE_KEYS} entry or use a venue that has one")
+    exchange.set_sandbox_mode(True)

@@ -24,7 +24,7 @@ from typing import Any
 
 import ccxt
 
-from shared.adapters.ccxt.config import CcxtSettings, ccxt_config
+from shared.adapters.ccxt.config import CcxtSettings, apply_sandbox, ccxt_config
 from shared.adapters.ccxt.convert import timeframe_ms, to_bar, to_ms
 from shared.adapters.ccxt.errors import RetryPolicy, call_with_retry, map_error
 from shared.contracts import Bar
@@ -82,6 +82,8 @@ class CcxtExchange:
         *,
         api_key: str | None = None,
         secret: str | None = None,
+        password: str | None = None,
+        sandbox: bool = False,
         urls_override: str | dict[str, Any] | None = None,
         venue: str | None = None,
         timeout_ms: int = 10_000,
@@ -92,12 +94,14 @@ class CcxtExchange:
         rand: Callable[[], float] = random.random,
     ):
         self.settings = CcxtSettings(
-            exchange_id=exchange_id, venue=venue, api_key=api_key, secret=secret,
-            urls_override=urls_override, timeout_ms=timeout_ms, rate_limit_ms=rate_limit_ms,
+            exchange_id=exchange_id, venue=venue, api_key=api_key, secret=secret, password=password,
+            sandbox=sandbox, urls_override=urls_override, timeout_ms=timeout_ms, rate_limit_ms=rate_limit_ms,
             options=options or {},
         )
         cls = exchange_class(exchange_id)
-        self._ex = DecimalIsolated(cls(ccxt_config(self.settings, cls().describe())))
+        inner = cls(ccxt_config(self.settings, cls().describe()))
+        apply_sandbox(inner, self.settings)  # testnet keys: every call goes to the venue's sandbox
+        self._ex = DecimalIsolated(inner)
         self.id = exchange_id
         self.venue = self.settings.venue_name
         self.retry = retry or RetryPolicy()
