@@ -61,6 +61,7 @@ emulators-stop:
 	$(PY) -m infra.emulators stop
 
 bench: $(VENV)/.dev-installed
+	$(PIP) install -q -e '.[bench]'  # vectorbt: the peer of bench/backtest.py
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: $(VENV)/.dev-installed

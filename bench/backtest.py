@@ -1,15 +1,26 @@
-"""Backtest speed against the reference engine (backtesting.py), and the optimizer step's
-time on a 90-day window on one vCPU.
+"""Backtest speed against vectorbt and backtesting.py, and the optimizer step's time on a
+90-day window on one vCPU.
 
-    .venv/bin/python bench/backtest.py [--ref-points 100] [--skip-optimizer]
+    .venv/bin/python bench/backtest.py [--data CSV] [--ref-points 5] [--skip-optimizer]
 
-1. One year of 1-minute bars (525,600, a seeded random walk): one long-only SMA(20/100)
-   crossover backtest, next-bar-open fills, 5 bps taker fee, in both engines on the same
-   data; trade count and return are printed to show they agree.
-2. A 100-point grid (fast x slow SMA) over the same year: backtests per second. The
-   reference engine runs `--ref-points` of the points (default 5: it takes ~tens of
-   seconds per backtest on a year; pass 100 for the full grid) and its rate is per
-   backtest measured, said so in the output.
+vectorbt comes with the `bench` extra (`pip install -e '.[bench]'`); without it its columns
+are skipped. backtesting.py comes with the `dev` extra.
+
+1. One long-only SMA(20/100) crossover backtest, next-bar-open fills, 5 bps taker fee, on
+   the same bars in every engine: time, trades, return. The bars are one year of 1-minute
+   bars (525,600, a seeded random walk) unless --data names a CSV of candles
+   (date,open,high,low,close,volume, e.g. /work/shared/data/alt_btc_1m_2017-11.csv).
+2. A 100-pair grid (10 fast x 10 slow SMA windows) over the same bars. Ours: the grid
+   module (each distinct SMA computed once, the cross decided by a compiled pass, then the
+   ordinary engine per pair, full metrics per pair), and for scale the same grid
+   recomputing both SMAs per pair.
+   vectorbt: its idiomatic vectorised run (MA.run over the window lists, ma_crossed_above
+   / below, Portfolio.from_signals on signals shifted one bar, filled at the open), all 100
+   pairs in one call, total return and trade count per pair. Then: pairs whose fills (bar
+   and side, in order) are identical, and the worst gap between the two equity curves over
+   every bar; and the same comparison with our grid fed vectorbt's running-sum SMA.
+   backtesting.py runs `--ref-points` of the pairs (default 5: tens of seconds each on a
+   year; pass 100 for the full grid); its rate is per backtest measured, said so.
 3. The optimizer step (shared.handlers.optimizer.handle) on a 90-day window (129,600
    bars, simulator-generated as no history is given) pinned to ONE CPU with one worker,
    per strategy, against the 540 s limit.
@@ -27,14 +38,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bars
 
 from shared.backtest import BacktestConfig, Slippage, compute, run
+from shared.backtest.grid import IndicatorCache, cross_sides, sma_cross_grid, sma_cross_votes
 from shared.strategies.base import BarArrays, VoteSeries
 from shared.strategies.indicators import sma
 
 YEAR = 525_600
 FEE = 0.0005
 CASH = 1e10  # backtesting.py sizes in whole units: a large account keeps rounding negligible
+CFG = BacktestConfig(initial_cash=CASH, fee_bps=FEE * 10_000, slippage=Slippage.none(), sizing="all_in")
 
 
 def year_of_bars(seed: int = 11) -> BarArrays:
@@ -46,21 +60,59 @@ def year_of_bars(seed: int = 11) -> BarArrays:
     return BarArrays(open_, high, low, close, rng.uniform(50, 150, YEAR))
 
 
-def cross_votes(bars: BarArrays, fast: int, slow: int) -> VoteSeries:
-    f, s = sma(bars.close, fast), sma(bars.close, slow)
-    side = np.zeros(len(bars), dtype=np.int8)
-    with np.errstate(invalid="ignore"):
-        side[1:][(f[:-1] < s[:-1]) & (f[1:] > s[1:])] = 1
-        side[1:][(f[:-1] > s[:-1]) & (f[1:] < s[1:])] = -1
-    return VoteSeries(side, np.abs(side).astype(float))
+def csv_bars(path: str) -> BarArrays:
+    rows = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    return BarArrays(*(np.asarray(rows[k], dtype=np.float64) for k in ("open", "high", "low", "close", "volume")))
 
 
-CFG = BacktestConfig(initial_cash=CASH, fee_bps=FEE * 10_000, slippage=Slippage.none(), sizing="all_in")
+def grid() -> list[tuple[int, int]]:
+    return [(f, s) for f in (5, 8, 10, 13, 16, 20, 25, 30, 40, 50) for s in (60, 80, 100, 120, 150, 180, 210, 240, 300, 400)]
+
+
+def fills(result) -> np.ndarray:
+    """(bar, side) of every fill, in order (side +1 buy, -1 sell)."""
+    step = np.diff(np.r_[0.0, result.position])
+    bars = np.flatnonzero(step != 0)
+    return np.stack([bars, np.sign(step[bars]).astype(np.int64)])
 
 
 def ours(bars, fast, slow):
-    m = compute(run(bars, cross_votes(bars, fast, slow), CFG))
+    m = compute(run(bars, sma_cross_votes(IndicatorCache(bars), fast, slow), CFG))
     return m.trades, m.total_return_pct
+
+
+def ours_grid(bars, points):
+    return [(m.trades, m.total_return_pct) for m in (compute(r) for _, r in sma_cross_grid(bars, points, CFG))]
+
+
+def ours_grid_unshared(bars, points):
+    out = []
+    for f, s in points:  # both SMAs recomputed for every pair: what the grid saves
+        side = cross_sides(sma(bars.close, f), sma(bars.close, s))
+        out.append(compute(run(bars, VoteSeries(side, np.abs(side).astype(float)), CFG)).trades)
+    return out
+
+
+def vectorbt_grid(bars, points):
+    """Every pair in one vectorised vectorbt run; the portfolio (None without vectorbt)."""
+    try:
+        import vectorbt as vbt
+    except ImportError:
+        return None
+    import pandas as pd
+
+    close = pd.Series(bars.close)
+    fast = vbt.MA.run(close, [f for f, _ in points], short_name="fast")
+    slow = vbt.MA.run(close, [s for _, s in points], short_name="slow")
+    entries = fast.ma_crossed_above(slow).to_numpy().reshape(len(bars), -1)
+    exits = fast.ma_crossed_below(slow).to_numpy().reshape(len(bars), -1)
+    # decided at bar t's close, filled at bar t + 1's open: shift the signals, price = open
+    entries = np.vstack([np.zeros((1, entries.shape[1]), bool), entries[:-1]])
+    exits = np.vstack([np.zeros((1, exits.shape[1]), bool), exits[:-1]])
+    pf = vbt.Portfolio.from_signals(close, entries, exits, price=bars.open[:, None], fees=FEE,
+                                    init_cash=CASH, size=np.inf, direction="longonly", freq="1min")
+    pf.total_return(), pf.trades.count()  # what the grid reports, inside the timing
+    return pf
 
 
 def reference_factory(bars):
@@ -105,49 +157,85 @@ def timed(fn, *args):
     return time.perf_counter() - t0, out
 
 
-def grid() -> list[tuple[int, int]]:
-    return [(f, s) for f in (5, 8, 10, 13, 16, 20, 25, 30, 40, 50) for s in (60, 80, 100, 120, 150, 180, 210, 240, 300, 400)]
+def cumsum_sma(x: np.ndarray, n: int) -> np.ndarray:
+    """vectorbt's rolling mean, bit for bit: one running sum over the whole array."""
+    c = np.cumsum(x)
+    out = np.full(len(x), np.nan)
+    if len(x) >= n:
+        out[n - 1] = c[n - 1] / n
+        out[n:] = (c[n:] - c[:-n]) / n
+    return out
 
 
-def bench_engines(ref_points: int) -> None:
-    bars = year_of_bars()
-    print(f"data: {len(bars):,} 1-minute bars (one year), SMA crossover, long-only, fee {FEE:.2%} per side, "
-          "next-bar-open fills")
-    ours(bars[:5000], 20, 100)  # numba compile / cache load outside the timing
-    t_ours, (n1, r1) = timed(ours, bars, 20, 100)
-    reference = reference_factory(bars)
-    t_ref, (n2, r2) = timed(reference, 20, 100)
-    print("\n1) single backtest, SMA 20/100 over 525,600 bars")
-    print(f"   {'':28}{'tradewinds':>14}{'backtesting.py':>18}{'ratio':>10}")
-    print(f"   {'seconds':28}{t_ours:>14.4f}{t_ref:>18.3f}{t_ref / t_ours:>9.0f}x")
-    print(f"   {'trades':28}{n1:>14}{n2:>18}")
-    print(f"   {'total return %':28}{r1:>14.4f}{r2:>18.4f}")
+def compare(bars, points, pf, cache=None) -> tuple[list, float, float]:
+    """Against vectorbt: the pairs whose fills differ, and the worst relative equity gap
+    over the identical pairs and over all pairs."""
+    rec = pf.orders.records
+    value = pf.value().to_numpy()
+    differ, rel_same, rel_all = [], 0.0, 0.0
+    for j, (pair, r) in enumerate(sma_cross_grid(bars, points, CFG, cache)):
+        col = rec[rec["col"] == j]
+        theirs, mine = np.stack([col["idx"], np.where(col["side"] == 0, 1, -1)]), fills(r)
+        rel = float((np.abs(r.equity - value[:, j]) / value[:, j]).max())
+        rel_all = max(rel_all, rel)
+        if theirs.shape == mine.shape and bool(np.all(theirs == mine)):
+            rel_same = max(rel_same, rel)
+        else:
+            differ.append(pair)
+    return differ, rel_same, rel_all
+
+
+def bench_engines(bars: BarArrays, what: str, ref_points: int) -> None:
     points = grid()
-    t0 = time.perf_counter()
-    for f, s in points:
-        ours(bars, f, s)
-    t_grid = time.perf_counter() - t0
+    print(f"data: {what}, {len(bars):,} 1-minute bars; SMA crossover, long-only, fee {FEE:.2%} per side, "
+          "next-bar-open fills")
+    sample = bars[: min(len(bars), 5000)]  # numba compile / cache load outside the timing
+    ours(sample, 20, 100)
+    has_vbt = vectorbt_grid(sample, points[:2]) is not None  # 2-D and 1-D signatures
+    if has_vbt:
+        vectorbt_grid(sample, points[:1])
+    t_ours, (n1, r1) = timed(ours, bars, 20, 100)
+    t_vbt, pf1 = timed(vectorbt_grid, bars, [(20, 100)]) if has_vbt else (None, None)
+    reference = reference_factory(bars)
+    t_ref, (n3, r3) = timed(reference, 20, 100)
+    if has_vbt:
+        n2 = int(np.ravel(pf1.trades.closed.count())[0])
+        r2 = float(np.ravel(pf1.total_return())[0]) * 100
+    na = f"{'n/a':>12}"
+    print(f"\n1) single backtest, SMA 20/100 over {len(bars):,} bars")
+    print(f"   {'':24}{'tradewinds':>12}{'vectorbt':>12}{'backtesting.py':>16}")
+    print(f"   {'seconds':24}{t_ours:>12.4f}{f'{t_vbt:>12.4f}' if has_vbt else na}{t_ref:>16.3f}")
+    print(f"   {'ratio (them / ours)':24}{'':>12}{f'{t_vbt / t_ours:>11.1f}x' if has_vbt else na}"
+          f"{t_ref / t_ours:>15.0f}x")
+    print(f"   {'trades':24}{n1:>12}{f'{n2:>12}' if has_vbt else na}{n3:>16}")
+    print(f"   {'total return %':24}{r1:>12.4f}{f'{r2:>12.4f}' if has_vbt else na}{r3:>16.4f}")
+    t_grid, res = timed(ours_grid, bars, points)
+    t_unshared, _ = timed(ours_grid_unshared, bars, points)
+    print(f"\n2) {len(points)}-pair grid (fast x slow SMA) over the same bars")
+    print(f"   {'tradewinds (shared SMAs, compiled cross)':52}{t_grid:>9.3f} s")
+    print(f"   {'tradewinds (both SMAs recomputed per pair)':52}{t_unshared:>9.3f} s")
+    t_vgrid, pf = timed(vectorbt_grid, bars, points) if has_vbt else (None, None)
+    if pf is None:
+        print("   vectorbt: not installed (pip install -e '.[bench]'), comparison skipped")
+    else:
+        differ, rel_same, rel_all = compare(bars, points, pf)
+        print(f"   {'vectorbt (one vectorised run, 100 columns)':52}{t_vgrid:>9.3f} s")
+        print(f"   {'ratio vectorbt / tradewinds':52}{t_vgrid / t_grid:>9.1f}x")
+        print(f"   pairs with identical fills (bar and side of every order): {len(points) - len(differ)}"
+              f"/{len(points)}{'  differ: ' + str(differ) if differ else ''}")
+        print(f"   trades (closed), all pairs: tradewinds {sum(n for n, _ in res):,}, "
+              f"vectorbt {int(pf.trades.closed.count().sum()):,}")
+        print(f"   worst equity gap, any bar: {rel_same:.3g} of equity over the identical pairs, "
+              f"{rel_all:.3g} over all")
+        differ2, _, _ = compare(bars, points, pf, IndicatorCache(bars, {"sma": cumsum_sma}))
+        print(f"   the same grid on vectorbt's running-sum SMA (its rounding): identical "
+              f"{len(points) - len(differ2)}/{len(points)}")
     sub = points[:: max(1, len(points) // max(1, ref_points))][:ref_points]
     t0 = time.perf_counter()
-    agree = 0
-    for f, s in sub:
-        n_ref, r_ref = reference(f, s)
-        n_o, r_o = ours(bars, f, s)
-        agree += (n_ref == n_o and abs(r_ref - r_o) < 0.05)
-    t_sub = time.perf_counter() - t0
-    # t_sub includes our runs on the same points: subtract them for the reference rate
-    ours_sub = t_grid / len(points) * len(sub)
-    ref_rate = len(sub) / max(t_sub - ours_sub, 1e-9)
-    our_rate = len(points) / t_grid
-    print("\n2) 100-point grid (fast x slow SMA) over the same year")
-    print(f"   {'':28}{'tradewinds':>14}{'backtesting.py':>18}{'ratio':>10}")
-    print(f"   {'points run':28}{len(points):>14}{len(sub):>18}")
-    print(f"   {'seconds':28}{t_grid:>14.3f}{t_sub - ours_sub:>18.2f}")
-    print(f"   {'backtests per second':28}{our_rate:>14.2f}{ref_rate:>18.4f}{our_rate / ref_rate:>9.0f}x")
-    print(f"   agreement on the reference points (same trades, return within 0.05 pp): {agree}/{len(sub)}")
-    if len(sub) < len(points):
-        print(f"   (reference engine ran {len(sub)} of the {len(points)} points; its rate is per backtest "
-              f"measured; a full grid would take ~{len(points) / ref_rate:.0f} s. --ref-points 100 runs all)")
+    agree = sum(reference(f, s)[0] == res[points.index((f, s))][0] for f, s in sub)
+    t_ref_sub = time.perf_counter() - t0
+    print(f"   backtesting.py: {len(sub)} of the pairs in {t_ref_sub:.1f} s ({t_ref_sub / len(sub):.2f} s per "
+          f"backtest, ~{t_ref_sub / len(sub) * len(points):.0f} s for the grid); same trade count: {agree}/{len(sub)}")
 
 
 def bench_optimizer(strategies: list[str]) -> None:
@@ -159,7 +247,7 @@ def bench_optimizer(strategies: list[str]) -> None:
     from shared.handlers import optimizer
 
     try:
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
         pinned = "pinned to 1 CPU"
     except (AttributeError, OSError):
         pinned = "NOT pinned (no sched_setaffinity)"
@@ -185,13 +273,16 @@ def bench_optimizer(strategies: list[str]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--data", help="CSV of 1-minute candles (default: a simulated year)")
     ap.add_argument("--ref-points", type=int, default=5)
     ap.add_argument("--skip-optimizer", action="store_true")
     ap.add_argument("--skip-engines", action="store_true")
     ap.add_argument("--strategies", default="momentum,mean_reversion,breakout,rsi")
     args = ap.parse_args()
     if not args.skip_engines:
-        bench_engines(args.ref_points)
+        bars = csv_bars(args.data) if args.data else year_of_bars()
+        what = Path(args.data).name if args.data else "simulated year (seeded random walk)"
+        bench_engines(bars, what, args.ref_points)
     if not args.skip_optimizer:
         bench_optimizer(args.strategies.split(","))
 

@@ -18,6 +18,7 @@ from rich.table import Table
 from infra.cli import failures, paths
 from shared import logs
 from shared.errors import ConfigError
+from shared.market.regimes import MarketRegime
 
 # rich_markup_mode=None: click's plain help, which wraps at the terminal's width (80 columns
 # included) and never cuts an option's name; the sub-apps inherit it
@@ -30,7 +31,7 @@ err_console = Console(stderr=True)
 
 # Sub-apps contributed by other modules: (module, name, help)
 _SUBAPPS = (
-    ("infra.cli.data", "data", "Bar history: generate from the simulator, download via ccxt."),
+    ("infra.cli.data", "data", "Bar history: generate (simulator), import (CSV, FreqTrade files), download (ccxt)."),
     ("infra.cli.ml", "ml", "Train and evaluate the LSTM."),
     ("infra.cli.deploy", "deploy", "Deployment: dry-run plan of what Terraform creates."),
     ("infra.cli.params", "params", "Strategy parameters: approve, reject, rollback."),
@@ -39,10 +40,13 @@ _SUBAPPS = (
     ("infra.cli.show", None, "Show a run's books."),
     ("infra.cli.init", None, "Write an editable copy of the default configuration."),
     ("infra.cli.up", None, "Local services as one system."),
+    ("infra.cli.check", "check", "Bias checks of a strategy: look-ahead, warm-up (recursive), parity."),
 )
 CONFIG_HELP = "Configuration folder (default: ./config if there, else the packaged one)."
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 RUNS = Path("runs")
+MARKET_HELP = ("Simulated market: random (pure random walk), trend, range (mean reversion) or mixed "
+               "(switching trend/range/high volatility); see docs/simulator.md.")
 
 
 def _mount() -> None:
@@ -88,6 +92,7 @@ def run(
     show_notifications: bool = typer.Option(False, "--show-notifications", help="Print the hourly summaries sent."),
     data: Annotated[Path | None, typer.Option(
         "--data", help="Replay this history root's 1-minute bars (e.g. data/history), not the simulator.")] = None,
+    market: Annotated[MarketRegime, typer.Option("--market", help=MARKET_HELP)] = MarketRegime.RANDOM,
 ) -> None:
     """Replay N simulated hours through every step and print a summary."""
     from infra.local import summary as run_summary
@@ -104,7 +109,7 @@ def run(
             raise typer.BadParameter("PCT must be in (0, 100) and HOURS inside the replay", param_hint="--crash")
     cfg = RunConfig(hours=hours, seed=seed, venues=list(venues) if venues else None,
                     config_dir=paths.config_dir(config_dir), runs_dir=runs_dir, crash=planted,
-                    predictor=predictor, arbitrage=arbitrage, data=data)
+                    predictor=predictor, arbitrage=arbitrage, data=data, market_regime=market.value)
     if resume:
         if emulators:
             raise typer.BadParameter("a run on the emulators cannot be resumed", param_hint="--resume")
@@ -191,8 +196,6 @@ def _print_summary(s: dict) -> None:
         ("orders approved", s["orders_approved"]), ("orders denied", s["orders_denied"]),
     ]
     rows += [(f"  denied: {k}", v) for k, v in s["denied_by_reason"].items()]
-    rows += [(f"strategy {k}", f"{v['state'].replace('_', ' ')}" + (f" — {v['why']}" if v["why"] else ""))
-             for k, v in s.get("strategies", {}).items()]
     rows += [
         ("fills (all)", s["fills"]),
         ("arbitrage executed / fills", f"{s['arbitrage_executed']} / {s['arbitrage_fills']}"),
@@ -225,6 +228,11 @@ def _print_summary(s: dict) -> None:
     for k, v in rows:
         table.add_row(k, str(v))
     console.print(table)
+    if s.get("strategies"):  # live / warming up / standing aside, and why (config/signals.yaml)
+        states = Table("strategy", "state", "paper trades", "why", title="Strategies (the ensemble's gate)")
+        for name, v in s["strategies"].items():
+            states.add_row(name, v["state"].replace("_", " "), str(v["paper_trades"]), v["why"])
+        console.print(states)
 
 
 def _open_run(run: str, runs_dir: Path):

@@ -99,7 +99,7 @@ class SessionSecrets:
 def build_console_app(store, secrets, clock, *, read_only: bool = True, topology=None):
     """The executor's app over `store` (no venue, no background loops), with the console."""
     from infra.topology import load
-    from runtime.executor.app import create_app
+    from runtime.executor.app import create_app, routes_of
     from runtime.executor.auth import TokenAuth
     from runtime.executor.console import console_router
     from runtime.executor.service import ExecutorService
@@ -111,7 +111,7 @@ def build_console_app(store, secrets, clock, *, read_only: bool = True, topology
     service = ExecutorService(store=store, bus=bus, clock=clock, secrets=secrets, gate=PreTradeGate(clock),
                               dlq=bus, version="replay" if read_only else "console")
     api = create_app(service)
-    paths = {getattr(route, "path", None) for route in api.router.routes}
+    paths = {getattr(route, "path", None) for route in routes_of(api.router)}
     if "/v1/equity" not in paths and importlib.util.find_spec("runtime.executor.console_api"):
         from runtime.executor.console_api import console_api_router
 

@@ -18,6 +18,7 @@ from infra.cli.download import utc_option
 from shared.config.venues import load_market_config
 from shared.errors import ConfigError
 from shared.history import DEFAULT_ROOT, ParquetBarHistory
+from shared.market.regimes import MarketRegime
 from shared.market.simulator import MarketSimulator
 
 app = typer.Typer(help="Market data: generate, import or download bar history.", no_args_is_help=True)
@@ -39,15 +40,17 @@ def generate(
     config: Annotated[Path | None, typer.Option(
         "--config", help="Venues/market YAML (default: venues.yaml of ./config, else the packaged one).")] = None,
     update_interval_s: float = typer.Option(5.0, "--interval", help="Book update grid, seconds."),
+    market: Annotated[MarketRegime, typer.Option(
+        "--market", help="random walk, trend, range or mixed (docs/simulator.md).")] = MarketRegime.RANDOM,
 ) -> None:
     """Run the seeded market simulator and store its 1-minute bars as Parquet."""
     try:
-        market = load_market_config(config or paths.config_dir(None) / "venues.yaml")
+        venues = load_market_config(config or paths.config_dir(None) / "venues.yaml")
     except ConfigError as exc:
         console.print(f"[red]config error[/red]\n{exc}")
         raise typer.Exit(2) from exc
     begin = utc_option(start, "--start")
-    sim = MarketSimulator(market, seed, begin, update_interval_s=update_interval_s)
+    sim = MarketSimulator(venues, seed, begin, update_interval_s=update_interval_s, regime=market.value)
     history = ParquetBarHistory(out)
     end = begin + timedelta(days=days)
     hours = max(1, int(-(-(end - begin).total_seconds() // 3600)))
@@ -72,7 +75,7 @@ def generate(
     console.print(
         f"{total} bars for {len(sim.pairs)} venue/symbol pairs "
         f"({written} new) written to {out} "
-        f"[{begin.isoformat()} .. {end.isoformat()}), seed {seed}"
+        f"[{begin.isoformat()} .. {end.isoformat()}), seed {seed}, {sim.regime} market"
     )
 
 

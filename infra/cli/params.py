@@ -5,6 +5,8 @@ runs/), or Firestore when TW_STORE=firestore (GOOGLE_CLOUD_PROJECT; the emulator
 FIRESTORE_EMULATOR_HOST). Every change is a new parameter version, audited. A replay or
 service running on that store uses it from its next bar: the signal step reads
 `params/{strategy}` on every bar (the reload_params Control is printed for the record).
+A decision on a replay's store is dated at the replay's clock (the minute it stopped or is
+paused at, `state/replay`), so its audit trail stays in order; elsewhere at the wall clock.
 
 Bad input (an unknown strategy or job, a missing state) is one line on stderr and exit 2
 (`failures.Failure`).
@@ -13,7 +15,7 @@ Bad input (an unknown strategy or job, a missing state) is one line on stderr an
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -46,6 +48,14 @@ def open_store(state: Path | None, runs_dir: Path = Path("runs")):
     if not state.exists():
         raise Failure(f"--state {state}: no such file")
     return SqliteStore(state)
+
+
+def decided_at(store) -> datetime:
+    """When a decision taken now is recorded: the replay's clock on a replay's store (a paused
+    replay resumes after it), else the wall clock."""
+    from infra.cli.console import replay_clock
+
+    return replay_clock(store).now()
 
 
 def _specs(config_dir: Path | None) -> dict:
@@ -89,7 +99,7 @@ def approve(job: str = typer.Argument(..., help="Optimizer job id, e.g. job-1a2b
     doc = store.get("optimizer_jobs", job) or {}
     try:
         with store.transaction() as tx:
-            applied = versions.approve(tx, job, actor=_actor(), at=datetime.now(UTC),
+            applied = versions.approve(tx, job, actor=_actor(), at=decided_at(store),
                                        baseline=_baseline(doc.get("strategy", ""), config_dir))
     except ParamsError as exc:
         _fail(exc)
@@ -106,7 +116,7 @@ def reject(job: str = typer.Argument(...), state: Path | None = StateOpt,
     store = open_store(state)
     try:
         with store.transaction() as tx:
-            versions.reject(tx, job, actor=_actor(), at=datetime.now(UTC), reason=reason)
+            versions.reject(tx, job, actor=_actor(), at=decided_at(store), reason=reason)
     except ParamsError as exc:
         _fail(exc)
     console.print(f"[yellow]rejected[/yellow] {job}")
@@ -124,7 +134,7 @@ def rollback(strategy: str = typer.Argument(...),
     _known(store, strategy, config_dir)
     try:
         with store.transaction() as tx:
-            applied = versions.rollback(tx, strategy, actor=_actor(), at=datetime.now(UTC), to=to,
+            applied = versions.rollback(tx, strategy, actor=_actor(), at=decided_at(store), to=to,
                                         baseline=_baseline(strategy, config_dir))
     except ParamsError as exc:
         _fail(exc)

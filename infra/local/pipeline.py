@@ -55,6 +55,7 @@ class RunConfig:
     arbitrage: bool = True  # run the executor's arbitrage scanner on the books at every update
     resume: bool = False  # continue the run `run_id` from its last replayed minute
     data: Path | None = None  # replay this ParquetBarHistory root's 1-minute bars, not the simulator
+    market_regime: str = "random"  # the simulator's market: random, trend, range, mixed (shared/market/regimes.py)
 
     @property
     def run_dir(self) -> Path:
@@ -75,10 +76,11 @@ REPLAY = ("state", "replay")
 
 
 def resumed(cfg: RunConfig, replay: dict) -> RunConfig:
-    """The run's own market settings (seed, start, venues, crash) with today's `hours`."""
+    """The run's own market settings (seed, start, venues, crash, market regime) with today's `hours`."""
     crash = tuple(replay["crash"]) if replay.get("crash") else None
     return replace(cfg, seed=replay["seed"], start=datetime.fromisoformat(replay["start"]),
                    venues=replay["venues"], crash=crash, arbitrage=replay.get("arbitrage", True),
+                   market_regime=replay.get("market_regime", "random"),
                    predictor=replay.get("predictor") if cfg.predictor is None else cfg.predictor)
 
 
@@ -88,7 +90,8 @@ class LocalPipeline:
     def __init__(self, cfg: RunConfig, topology: Topology | None = None, store=None):
         self.topology = topology or load()
         cfg.run_dir.mkdir(parents=True, exist_ok=True)
-        self.store = store or SqliteStore(cfg.run_dir / "state.sqlite")
+        # the replay's store writes its file in batches (write-behind), flushed at the end of run()
+        self.store = store or SqliteStore(cfg.run_dir / "state.sqlite", write_behind=True)
         replay = self.store.get(*REPLAY)
         if cfg.resume:
             if replay is None:
@@ -101,7 +104,7 @@ class LocalPipeline:
             self.sim = HistoryMarket(self.market, cfg.data, cfg.start, cfg.hours, seed=cfg.seed)
             self.market, cfg = self.sim.config, replace(cfg, start=self.sim.start)
         else:
-            self.sim = MarketSimulator(self.market, seed=cfg.seed, start=cfg.start)
+            self.sim = MarketSimulator(self.market, seed=cfg.seed, start=cfg.start, regime=cfg.market_regime)
         self.cfg = cfg
         self.clock = SimulatedClock(cfg.start)
         if cfg.crash:
@@ -257,7 +260,8 @@ class LocalPipeline:
         self.store.put(*REPLAY, {
             "now": at.isoformat(), "seed": self.cfg.seed, "start": self.cfg.start.isoformat(),
             "venues": [v.name for v in self.market.enabled_venues], "crash": self.cfg.crash,
-            "arbitrage": self.cfg.arbitrage, "predictor": self.cfg.predictor})
+            "arbitrage": self.cfg.arbitrage, "predictor": self.cfg.predictor,
+            "market_regime": self.cfg.market_regime})
         self.equity_curve.append((at.isoformat(), self.trading_pnl()))
 
     def trading_pnl(self) -> Decimal:
@@ -284,6 +288,8 @@ class LocalPipeline:
             if on_minute:
                 on_minute(i + 1)
         self.flush()
+        if isinstance(self.store, SqliteStore):
+            self.store.flush()  # the file is the whole run now (write-behind)
 
     def flush(self, horizon: timedelta = timedelta(minutes=15)) -> None:
         """Let pending redeliveries run out (bounded) after the last bar."""

@@ -18,6 +18,7 @@ from shared.backtest import report_html as ui
 from shared.ledger.statement import statement
 from shared.ports import Store
 from shared.signals.lstm_report import lstm_summary
+from shared.signals.standing import strategy_states
 
 
 def _points(store: Store) -> list[dict]:
@@ -71,6 +72,12 @@ def write(store: Store, run_dir: Path, quote: str | None = None, lstm_configured
     body.append(f"<h2>Where the PnL came from ({ui.esc(quote)})</h2><table><thead><tr><th>source</th>"
                 f"<th>PnL</th></tr></thead><tbody>{rows}<tr><th>total</th><th>{ui.esc(_money(total, ''))}"
                 "</th></tr></tbody></table>")
+    states = strategy_states(store)
+    if states:  # live / warming up / standing aside, and why (shared/signals/standing.py)
+        rows = "".join(f"<tr><td>{ui.esc(name)}</td><td>{ui.esc(v['state'].replace('_', ' '))}</td>"
+                       f"<td>{v['paper_trades']:,}</td><td>{ui.esc(v['why'])}</td></tr>" for name, v in states.items())
+        body.append("<h2>Strategies</h2><table><thead><tr><th>strategy</th><th>state</th><th>paper trades</th>"
+                    f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>")
     c = st["costs"]
     body.append("<h2>Costs and trades</h2>")
     body.append(ui.kv_table([

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -81,8 +82,9 @@ def create_app(service: ExecutorService, max_body_bytes: int = MAX_BODY_BYTES) -
                                 headers={"WWW-Authenticate": "Bearer"})
         unknown = _unknown_query(app, request) if path.startswith("/v1/") else []
         if unknown:  # what a route does not declare is refused, not ignored
-            return JSONResponse({"error": "invalid request", "detail": f"unknown query parameter(s): "
-                                 f"{', '.join(sorted(unknown))[:200]}"}, status_code=422)
+            return JSONResponse({"error": "invalid request", "details": [
+                {"loc": ["query", k[:100]], "msg": "unknown query parameter"} for k in sorted(unknown)[:20]]},
+                status_code=422)
         return await call_next(request)
 
     app.include_router(api_router(service, auth))
@@ -98,9 +100,21 @@ def create_app(service: ExecutorService, max_body_bytes: int = MAX_BODY_BYTES) -
     return app
 
 
+def routes(routes) -> Iterator:
+    """Every route, inside included routers too (newer FastAPI keeps an included router as one
+    entry whose `original_router` holds its routes; older ones copy the routes in)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from (routes_of(inner) if inner is not None else (route,))
+
+
+def routes_of(router) -> Iterator:
+    return routes(router.routes)
+
+
 def _unknown_query(app: FastAPI, request: Request) -> list[str]:
     """Query parameters the matching route does not declare."""
-    for route in app.router.routes:
+    for route in routes(app.router.routes):
         if route.matches(request.scope)[0] is Match.FULL and hasattr(route, "dependant"):
             declared = {p.alias for p in route.dependant.query_params}
             for dep in route.dependant.dependencies:
@@ -111,7 +125,7 @@ def _unknown_query(app: FastAPI, request: Request) -> list[str]:
 
 def _method_mismatch(app: FastAPI, request: Request) -> bool:
     """The path is a route's, but not with this method (the router answers 405)."""
-    matches = [route.matches(request.scope)[0] for route in app.router.routes]
+    matches = [route.matches(request.scope)[0] for route in routes(app.router.routes)]
     return Match.FULL not in matches and Match.PARTIAL in matches
 
 

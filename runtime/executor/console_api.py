@@ -9,8 +9,10 @@ stale version, 422 a bad value named "<field>: <why>", 502 the venue, 503 not co
 What the router reads beside the service's ports, each optional (from the keyword, else the
 service attribute of the same name): `risk_config` (shared.risk.config.RiskConfig, else
 `$TW_CONFIG_DIR/risk.yaml` when present), `accounts` (venue -> the Exchange-shaped account
-reconciliation reads: the cancel goes through it) and `hot_path_us` (a callable giving the
-hot path's recent decision times in µs).
+reconciliation reads: the cancel goes through it), `hot_path_us` (a callable giving the
+hot path's recent decision times in µs), `strategies` (the configured strategy names, else
+the enabled ones of `$TW_CONFIG_DIR/strategies`) and `standing` (the gate's
+shared.signals.standing.StandingConfig, else `$TW_CONFIG_DIR/signals.yaml`'s, else the default).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from runtime.executor import console_actions as actions
@@ -37,19 +40,40 @@ from runtime.executor.console_models import (
     Rollback,
     SettingsChange,
     SettingsRestore,
+    StrategiesView,
     answers,
     ok,
 )
 from runtime.executor.service import ExecutorService
 from shared.risk.config import RiskConfig, load_risk_config
+from shared.signals.standing import StandingConfig, load_standing_config
 
 READS = answers(401, 403, 422, 500)
 WRITES = answers(400, 401, 403, 413, 422, 500)
 
 
+def _config_dir() -> Path:
+    return Path(os.environ.get("TW_CONFIG_DIR", "config"))
+
+
 def _risk_from_file() -> RiskConfig | None:
-    path = Path(os.environ.get("TW_CONFIG_DIR", "config")) / "risk.yaml"
+    path = _config_dir() / "risk.yaml"
     return load_risk_config(path) if path.exists() else None
+
+
+def _strategies_from_files() -> tuple[str, ...]:
+    from shared.strategies.config import load_strategies
+
+    root = _config_dir() / "strategies"
+    return tuple(s.name for s in load_strategies(root) if s.enabled) if root.is_dir() else ()
+
+
+def _no_query(request: Request) -> None:
+    """A route that declares no query parameter refuses any (422, named), whatever the app's
+    middleware does (its route lookup misses routes included as routers on newer FastAPI)."""
+    if request.query_params:
+        raise RequestValidationError([{"loc": ("query", k), "msg": "unknown query parameter", "type": "extra_forbidden"}
+                                      for k in sorted(set(request.query_params))])
 
 
 def _refused(exc: actions.ActionError) -> JSONResponse:
@@ -62,7 +86,9 @@ def _actor(who: Principal, body: Any) -> str:
 
 def console_api_router(service: ExecutorService, auth: TokenAuth, *, risk_config: RiskConfig | None = None,
                        accounts: dict[str, Any] | None = None,
-                       hot_path_us: Callable[[], Sequence[float]] | None = None) -> APIRouter:
+                       hot_path_us: Callable[[], Sequence[float]] | None = None,
+                       strategies: Sequence[str] | None = None,
+                       standing: StandingConfig | None = None) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["console"])
     read, admin = Depends(auth.require(READ)), Depends(auth.require(ADMIN))
     store = service.store
@@ -70,6 +96,9 @@ def console_api_router(service: ExecutorService, auth: TokenAuth, *, risk_config
     accounts = accounts if accounts is not None else getattr(service, "accounts", None)
     hot_path_us = hot_path_us or getattr(service, "hot_path_us", None)
     quote = risk.portfolio.quote if risk else (service.orders.usd if service.orders else "USDT")
+    configured = tuple(strategies if strategies is not None else getattr(service, "strategies", None)
+                       or _strategies_from_files())
+    standing = standing or getattr(service, "standing", None) or load_standing_config(_config_dir())
 
     def act(fn: Callable[[], dict]) -> Any:
         try:
@@ -142,6 +171,13 @@ def console_api_router(service: ExecutorService, auth: TokenAuth, *, risk_config
     def audit(limit: int = Query(50, ge=1, le=1000)) -> dict:
         """Audit entries (who did what and why), newest first."""
         return readmodel.audit(store, limit)
+
+    @router.get("/console/strategies", dependencies=[read, Depends(_no_query)], response_model=StrategiesView,
+                responses={**ok(EXAMPLES["strategies"]), **READS})
+    def strategy_states() -> dict:
+        """Each strategy's state: live (trades with its weight), standing aside or warming up
+        (votes on paper only), why in numbers, since when, its params version."""
+        return readmodel.strategies(store, configured, standing)
 
     # -- admin actions ----------------------------------------------------------------------------
     @router.put("/settings", responses={**ok(EXAMPLES["settings"], "the new version"), **WRITES,

@@ -3,7 +3,7 @@ OpenAPI examples of every console answer (`runtime/executor/console_api.py`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
@@ -63,6 +63,29 @@ class Rollback(_Admin):
     version: int = Field(ge=0, description="the version to make current again (0: the YAML values)")
 
 
+class StrategyState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description="the voter: a strategy instance of config/strategies, or lstm")
+    state: Literal["live", "standing_aside", "warming_up"]
+    why: str = Field(description="the verdict in numbers (shared/signals/standing.py)")
+    trading: bool = Field(description="trades with its ensemble weight now (live, or the gate is off); "
+                                      "otherwise it votes on paper only")
+    since: str | None = Field(description="when it entered this state (null: no scored paper trade yet)")
+    paper_trades: int = Field(ge=0, description="scored paper trades since its record began")
+    params_version: int = Field(ge=0, description="the parameter version its current record belongs to")
+    figures: dict[str, int | float] = Field(description="trades, expectancy_bps, gross_bps, round_trip_fee_bps, "
+                                                  "win_rate; kelly and payoff from kelly_min_trades trades")
+
+
+class StrategiesView(BaseModel):
+    """GET /v1/console/strategies: who trades with real size, who stands aside or warms up, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    gate_enabled: bool = Field(description="config/signals.yaml standing_aside.enabled: false lets every "
+                                           "voter trade with its weight (still scored on paper)")
+    strategies: list[StrategyState]
+
+
 def ok(example: dict, description: str = "OK") -> dict[int | str, dict[str, Any]]:
     return {200: {"description": description, "content": {"application/json": {"example": example}}}}
 
@@ -106,6 +129,21 @@ EXAMPLES: dict[str, dict] = {
     "decision": {"job_id": "job-0a1b2c3d4e5f", "status": "approved", "version": 4, "control_published": True},
     "rollback": {"strategy": "momentum", "version": 5, "restores": 3, "values": {"fast": 12.0},
                  "control_published": True},
+    "strategies": {"gate_enabled": True, "strategies": [
+        {"name": "momentum", "state": "live", "trading": True, "since": AT, "paper_trades": 14, "params_version": 1,
+         "why": "expectancy after fees +3.10 bps > 0 over the last 14 paper trades: gross +23.10 bps - "
+                "round-trip fee 20.00 bps = +3.10 bps per trade",
+         "figures": {"trades": 14, "expectancy_bps": 3.1, "gross_bps": 23.1, "round_trip_fee_bps": 20.0,
+                     "win_rate": 0.5714}},
+        {"name": "rsi", "state": "standing_aside", "trading": False, "since": AT, "paper_trades": 12,
+         "params_version": 0,
+         "why": "expectancy after fees -4.20 bps <= 0 over the last 12 paper trades: gross +15.80 bps - "
+                "round-trip fee 20.00 bps = -4.20 bps per trade",
+         "figures": {"trades": 12, "expectancy_bps": -4.2, "gross_bps": 15.8, "round_trip_fee_bps": 20.0,
+                     "win_rate": 0.4167}},
+        {"name": "breakout", "state": "warming_up", "trading": False, "since": None, "paper_trades": 3,
+         "params_version": 0, "why": "3 of 10 scored paper trades: votes on paper until then",
+         "figures": {"trades": 3, "min_trades": 10}}]},
     "audit": {"items": [{"kind": "settings_changed", "at": AT, "actor": "api:admin:alice",
                          "reason": "thin market", "details": {"version": 3, "previous_version": 2}}]},
 }

@@ -14,7 +14,9 @@ ISO-8601 UTC strings the documents hold. Sources (collection → answer):
   nearest rank (the value at position ceil(q·n) of the sorted samples);
 - `notifications_recent` when anything writes it, else `notify_dedupe` (what the dispatcher
   records of each delivery: kind, severity, channel, sent_at; no title or text) → `notifications`;
-- `optimizer_jobs`, `audit`, `settings/current`, `settings_versions`.
+- `optimizer_jobs`, `audit`, `settings/current`, `settings_versions`;
+- `strategy_state/{voter}` (shared.signals.standing.strategy_states) + the configured
+  strategies + the gate's switch (config/signals.yaml) → `strategies`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from shared.ports import Store
 from shared.risk import settings
 from shared.risk.config import RiskConfig
 from shared.risk.state import RiskState
+from shared.signals import standing as gate
 
 ZERO = Decimal(0)
 PCT_PLACES = Decimal("0.0001")
@@ -198,3 +201,22 @@ def optimizer_jobs(store: Store, limit: int = 50) -> dict:
 
 def audit(store: Store, limit: int = 50) -> dict:
     return {"items": _newest(store, "audit", "at", limit)}
+
+
+# -- strategies ------------------------------------------------------------------------------
+def strategies(store: Store, configured: Sequence[str] = (), standing: gate.StandingConfig | None = None) -> dict:
+    """Each voter's state: live, standing_aside or warming_up, why (with its figures), since
+    when, its scored paper trades and the params version of that record; a configured strategy
+    with no scored paper trade yet is warming up. `trading`: it trades with its ensemble weight
+    now (live, or the gate is off); otherwise it votes on paper only."""
+    cfg = standing or gate.StandingConfig()
+    states = gate.strategy_states(store)
+    rows = []
+    for name in sorted(set(states) | set(configured)):
+        s = states.get(name)
+        if s is None:
+            v = gate.verdict([], cfg)
+            s = {"state": v.state, "why": v.why, "figures": v.figures, "since": None, "paper_trades": 0,
+                 "params_version": 0}
+        rows.append({"name": name, **s, "trading": s["state"] == gate.LIVE or not cfg.enabled})
+    return {"gate_enabled": cfg.enabled, "strategies": rows}

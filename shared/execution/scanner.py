@@ -4,12 +4,14 @@ Every edge is net of each venue's taker fee and priced at the VWAP of the size (
 the book with `walk_book`), not the touch. Both kinds are sized level by level: the size
 stops where the marginal unit's edge falls below `min_edge_bps` or a leg would need a
 level beyond its IOC limit (touch -/+ `max_slippage_bps`), and is capped by inventory on
-each venue and by `max_notional_usd` (triangle maths: `shared.execution.triangle`). What is
-found below the bar is returned as a `NearMiss` with its reason (fees, depth, inventory,
-stale_book) for the service to write behind. `rescan` searches one opportunity again on
-the books an earlier one of the same scan leaves. `worth_scanning` is the cheap pre-check
-on the touches alone (BookTop): no scan can trade when it is False. Pure: no store, no bus,
-no clock read (the caller passes `now`).
+each venue and by `max_notional_usd` (triangle maths: `shared.execution.triangle`, cross
+depth: `shared.execution.cross`). What is found below the bar is returned as a `NearMiss`
+with its reason (fees, depth, inventory, stale_book) for the service to write behind.
+`scan_update` is the executor's per-book-update scan: only the pairs and cycles the book
+is in (`shared.execution.scan_index`), touches first. `rescan` searches one opportunity
+again on the books an earlier one of the same scan leaves. `worth_scanning` is the cheap
+pre-check on the touches alone (BookTop): no scan can trade when it is False. Pure: no
+store, no bus, no clock read (the caller passes `now`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from decimal import ROUND_DOWN, Decimal
 from shared.config.venues import MarketConfig
 from shared.contracts import BookSnapshot, BookTop, Side
 from shared.execution.config import ArbitrageConfig
+from shared.execution.cross import cross_depth, touch
 from shared.execution.opportunity import (
     BPS,
     ZERO,
@@ -31,6 +34,7 @@ from shared.execution.opportunity import (
     ScanResult,
 )
 from shared.execution.paper import walk_book
+from shared.execution.scan_index import BookIndex
 from shared.execution.triangle import Cycle, Hop, hop_rate, marginal_amount, plan, touch_rate
 
 Books = Mapping[tuple[str, str], BookSnapshot]
@@ -53,6 +57,8 @@ class Scanner:
         self._max_age = timedelta(milliseconds=cfg.max_book_age_ms)
         self._slip = cfg.max_slippage_bps / BPS
         self._need = ONE + cfg.min_edge_bps / BPS
+        self._floor_ge0 = cfg.near_miss_floor_bps >= 0  # then a bid <= the ask is not even a near miss
+        self.index = BookIndex(self.venues_of, self.cycles)
 
     @classmethod
     def from_market(cls, market: MarketConfig, cfg: ArbitrageConfig) -> Scanner:
@@ -76,12 +82,15 @@ class Scanner:
 
     # -- entry points ---------------------------------------------------------------------
     def scan(self, books: Books, inventory: Inventory, now: datetime) -> ScanResult:
-        """Every venue pair of every symbol and every cycle of every venue."""
+        """Every venue pair of every symbol and every cycle of every venue (a pair whose bid is
+        at or below its ask is skipped unread: `cross` would find nothing there)."""
         out, marks = ScanResult(), _Marks(books, self.quote, self.venues_of)
         for symbol, venues in self.venues_of.items():
-            for buy_v in venues:
-                for sell_v in venues:
-                    if buy_v != sell_v:
+            tops = [(v, *touch(books.get((v, symbol)))) for v in venues]
+            for buy_v, ask, _ in tops:
+                for sell_v, _, bid in tops:
+                    if buy_v != sell_v and ask is not None and bid is not None and (
+                            bid > ask or not self._floor_ge0):
                         self._add(out, self.cross(symbol, buy_v, sell_v, books, inventory, now, marks))
         for cycle in self.cycles:
             self._add(out, self.triangle(cycle, books, inventory, now, marks))
@@ -89,15 +98,26 @@ class Scanner:
 
     def scan_update(self, venue: str, symbol: str, books: Books, inventory: Inventory,
                     now: datetime) -> ScanResult:
-        """Only what one book update can change: pairs with that book, cycles through it."""
+        """Only what one book update can change: the pairs with that book, then the cycles
+        through it, read from the per-book index (`BookIndex`): the results, in their order,
+        of filtering every pair and cycle. The common exit — no pair crossed, no cycle's
+        touches above 1 — reads the touches and builds nothing else."""
         out, marks = ScanResult(), _Marks(books, self.quote, self.venues_of)
-        for other in self.venues_of.get(symbol, ()):
-            if other != venue:
+        ask, bid = touch(books.get((venue, symbol)))
+        if ask is None and bid is None:  # no book (or an empty one): nothing through it can trade
+            return out
+        any_gross = not self._floor_ge0
+        for other in self.index.others(venue, symbol):
+            book = books.get((other, symbol))
+            if book is None:
+                continue
+            # venue > other: buy at our ask, sell at their bid; other > venue: the reverse
+            if ask is not None and book.bids and (any_gross or book.bids[0].price > ask):
                 self._add(out, self.cross(symbol, venue, other, books, inventory, now, marks))
+            if bid is not None and book.asks and (any_gross or bid > book.asks[0].price):
                 self._add(out, self.cross(symbol, other, venue, books, inventory, now, marks))
-        for cycle in self.cycles:
-            if cycle.venue == venue and any(h.symbol == symbol for h in cycle.hops):
-                self._add(out, self.triangle(cycle, books, inventory, now, marks))
+        for cycle in self.index.cycles(venue, symbol):
+            self._add(out, self.triangle(cycle, books, inventory, now, marks))
         return out
 
     def rescan(self, opp: Opportunity, books: Books, inventory: Inventory, marks_from: Books | None = None):
@@ -138,6 +158,8 @@ class Scanner:
 
     @staticmethod
     def _add(out: ScanResult, found) -> None:
+        if found is None:
+            return
         if isinstance(found, Opportunity):
             out.opportunities.append(found)
         elif isinstance(found, NearMiss):
@@ -157,6 +179,8 @@ class Scanner:
             return None
         asks, bids = ask_book.asks, bid_book.bids
         pa, pb = asks[0].price, bids[0].price
+        if pb <= pa and self._floor_ge0:  # the common exit: gross <= 0 <= floor
+            return None
         gross = (pb - pa) / pa * BPS
         if gross <= self.cfg.near_miss_floor_bps:
             return None
@@ -177,7 +201,7 @@ class Scanner:
         max_buy, min_sell = pa * (ONE + self._slip), pb * (ONE - self._slip)
         cap = min(self.cfg.max_notional_usd / usd, inv.get((sell_v, base), ZERO),
                   inv.get((buy_v, quote), ZERO) / (max_buy * cost))
-        walk = lambda limit: _cross_depth(asks, bids, limit, max_buy, min_sell, cost, keep, self._need)
+        walk = lambda limit: cross_depth(asks, bids, limit, max_buy, min_sell, cost, keep, self._need)
         if cap < min_qty:
             need = self._lot(symbol, walk(self.cfg.max_notional_usd / usd))
             if need < min_qty:
@@ -237,31 +261,6 @@ class Scanner:
             return miss(MissReason.DEPTH, net_touch, "edge does not hold after lot rounding")
         legs, net, spent, out = best
         return Opportunity("triangle", cycle.key, home, legs, gross, net, out - spent, spent * usd, now)
-
-
-def _cross_depth(asks, bids, cap: Decimal, max_buy: Decimal, min_sell: Decimal, cost: Decimal,
-                 keep: Decimal, need: Decimal) -> Decimal:
-    """Base units bought on `asks` and sold on `bids` level by level, up to `cap`, while both
-    levels are inside their IOC limits and the marginal unit clears bid x keep >= ask x cost
-    x need (1 + the minimum edge)."""
-    qty, i, j, ra, rb = ZERO, 0, 0, asks[0].size, bids[0].size
-    while qty < cap:
-        ap, bp = asks[i].price, bids[j].price
-        if ap > max_buy or bp < min_sell or bp * keep < ap * cost * need:
-            break
-        take = min(ra, rb, cap - qty)
-        qty, ra, rb = qty + take, ra - take, rb - take
-        if ra <= 0:
-            i += 1
-            if i == len(asks):
-                break
-            ra = asks[i].size
-        if rb <= 0:
-            j += 1
-            if j == len(bids):
-                break
-            rb = bids[j].size
-    return qty
 
 
 def _short(needs, inv: Inventory) -> str:

@@ -57,13 +57,22 @@ def _unit_rate(price: Decimal, side: Side, fee: Decimal) -> Decimal:
 
 
 def touch_rate(cycle: Cycle, books: Books, fee: Decimal) -> Decimal | None:
-    """One unit of the home asset round the cycle at the touches (None: a book is missing)."""
-    rate = ONE
+    """One unit of the home asset round the cycle at the touches (None: a book is missing).
+    Each hop's rate is `_unit_rate` of its touch, written out: the scanner calls this for
+    every cycle through every book update."""
+    rate, venue, cost, keep = ONE, cycle.venue, ONE + fee, ONE - fee
     for hop in cycle.hops:
-        levels = _levels(books.get((cycle.venue, hop.symbol)), hop.side)
-        if not levels:
+        book = books.get((venue, hop.symbol))
+        if book is None:
             return None
-        rate *= _unit_rate(levels[0].price, hop.side, fee)
+        if hop.side is Side.BUY:
+            if not book.asks:
+                return None
+            rate *= ONE / (book.asks[0].price * cost)
+        else:
+            if not book.bids:
+                return None
+            rate *= book.bids[0].price * keep
     return rate
 
 

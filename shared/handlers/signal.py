@@ -15,6 +15,11 @@ in the consensus, so one live voter alone needs the conviction of the whole ense
 carries the name of the one that opened the long, so a round trip, its attribution and the
 loss trigger belong to one strategy. When that strategy stops being live, the step closes its
 long (a SELL, confidence 1) instead of leaving real exposure nobody votes on.
+
+The regime gate (shared/signals/regime.py): the window's regime (trend, range, high_volatility;
+None under 60 bars) is computed once per bar and kept in the window doc (`regime`); a strategy
+whose YAML `regimes:` does not list it votes flat (on paper too) and is treated as standing
+aside for that bar: weight counted as abstaining, and a long it opened is closed.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from shared.ports import Clock, Predictor, Transaction
 from shared.signals import standing
 from shared.signals.ensemble import Consensus, consensus
 from shared.signals.lstm_voter import LstmInput, predictor_resting, vote_from_probability
+from shared.signals.regime import detect as detect_regime
 from shared.signals.reweight import VoterStats, reweight
 from shared.strategies.base import BarArrays
 from shared.strategies.config import StrategySpec, load_strategies
@@ -153,6 +159,7 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
     perf = _score_previous_votes(doc, prev_close, float(bar.close))
     arrays = BarArrays(*(np.array([r[i] for r in rows], dtype=np.float64) for i in range(1, 6)))
     weights, weights_version = _weights(tx, deps)
+    regime = detect_regime(arrays)  # a strategy with `regimes:` not listing it votes flat, abstaining
     votes: list[Vote] = []
     versions: dict[str, int] = {}
     params_version = 0
@@ -163,6 +170,8 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
         params_version = max(params_version, version)
         versions[spec.name] = version
         side, confidence = latest_vote(get_plugin(spec.plugin), arrays, params)
+        if not spec.votes_in(regime):
+            side, confidence = None, 0.0
         votes.append(Vote(voter=spec.name, side=side, confidence=confidence, weight=weights.get(spec.name, 0.0)))
     out: list[Message] = []
     lstm_used, lstm_note = False, "predictor not configured"
@@ -178,9 +187,10 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
         doc["lstm"] = {"asked": counts["asked"] + 1, "predictions": counts["predictions"] + int(lstm_used),
                        "votes": counts["votes"] + len(votes)}
     live = _gate(tx, doc, votes, versions, bar, deps)
+    live.update({s.name: False for s in deps.strategies if s.name in live and not s.votes_in(regime)})
     abstaining = sum(v.weight for v in votes if not live[v.voter])  # they count as flat
     votes = [v if live[v.voter] else v.model_copy(update={"weight": 0.0}) for v in votes]  # paper votes
-    doc.update(bars=rows, perf=perf,
+    doc.update(bars=rows, perf=perf, regime=regime,
                last_votes={v.voter: (v.side.sign if v.side else 0) * v.confidence for v in votes})
     decision = consensus(votes, threshold=deps.threshold, abstaining=abstaining)
     owner = doc.get("owner")

@@ -4,9 +4,11 @@ The market is generated in one-hour blocks on a fixed update grid (default 5 s),
 block's randomness keyed by (seed, block, name): the same seed gives bit-identical bars
 whatever steps the caller advances in. `advance(to)` is vectorised per block; L2 books
 are built only when asked for. Incidents (outages, stale books, latency spikes,
-planted crashes) come from a schedule tests and replays can set. `dislocations()` lists
-every venue dislocation planted so far (the record bench/arbitrage_capture.py scores
-the arbitrage engine against, with shared/market/oracle.py).
+planted crashes) come from a schedule tests and replays can set. `regime` picks the latent
+market's structure (shared/market/regimes.py): "random" (the default, a pure random walk),
+"trend", "range" or "mixed"; bars for a seed under "random" are unchanged by the option.
+`dislocations()` lists every venue dislocation planted so far (the record
+bench/arbitrage_capture.py scores the arbitrage engine against, with shared/market/oracle.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from shared.market.depth import QuotePoint, book_snapshot, book_top
 from shared.market.latent import LatentBlock, LatentProcess, stream
 from shared.market.microstructure import Dislocation, PairProcess, PairRaw
 from shared.market.quotes import PairQuotes, derive
+from shared.market.regimes import RegimeProcess, check
 from shared.market.schedule import Schedule, Window, random_incidents, seconds
 from shared.market.ticks import Grid
 
@@ -42,6 +45,7 @@ class _Block:
 class MarketSimulator:
     def __init__(
         self, config: MarketConfig, seed: int, start: datetime, *, update_interval_s: float = 5.0,
+        regime: str = "random",
     ):
         spm = 60.0 / update_interval_s
         if update_interval_s <= 0 or abs(spm - round(spm)) > 1e-9:
@@ -61,6 +65,8 @@ class MarketSimulator:
             s: (Grid(i.tick_size), Grid(i.lot_size)) for s, i in config.instruments.items()
         }
         self.latent = LatentProcess(config, seed, self.spm, BLOCK_MINUTES)
+        self.regime = check(regime)
+        self.structure = None if regime == "random" else RegimeProcess(regime, config, seed, self.spm)
         self._pair_proc = {
             (v, s): PairProcess(self._venue_cfg[v], s, config.instruments[s], seed, self.spm,
                                 BLOCK_MINUTES, self.step_s)
@@ -92,7 +98,10 @@ class MarketSimulator:
         if b != self.latent.next_block:
             raise RuntimeError(f"block {b} is no longer held (next is {self.latent.next_block})")
         prev = self._blocks.get(b - 1)
+        carry = self.latent.logp.copy()
         latent = self.latent.generate()
+        if self.structure is not None:
+            self.structure.apply(latent, carry)
         if prev is None:
             tail = np.repeat(latent.logp[:1], self._tail, axis=0)
         else:

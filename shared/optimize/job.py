@@ -1,8 +1,12 @@
 """One optimisation job, pure: bars in, a decision with both reports out.
 
 1. Cut the window into walk-forward folds (walkforward.py); refuse a window too short.
-2. Time a probe backtest and plan the trials so the job fits its budget (budget.py).
-3. Check the strategy for look-ahead (its votes on a prefix must equal the full votes).
+2. Check the strategy for bias (shared/research/bias.py) on the last `BIAS_BARS` bars of the
+   first symbol: look-ahead (its votes and indicators on the data cut after a signal must
+   equal the full run's) and warm-up sensitivity (its live window must reproduce the full
+   history's last votes). A failure refuses the job, the note naming the check, the bar and
+   both values; the recommendation is checked the same way before it is made.
+3. Time a probe backtest and plan the trials so the job fits its budget (budget.py).
 4. Per fold: search the in-sample bars (search.py), then run the fold's best AND the
    current parameters on the out-of-sample bars that follow.
 5. Stitch the out-of-sample stretches. The recommendation is the last fold's best (fit
@@ -26,17 +30,17 @@ from shared.optimize.config import OptimizerConfig
 from shared.optimize.search import Evaluator, Params, Task, available_cores, search_fold
 from shared.optimize.space import Space
 from shared.optimize.walkforward import (
-    LookAheadError,
-    assert_causal,
     check_splits,
     explain,
     sizes,
     splits,
 )
+from shared.research.bias import lookahead, recursive
 from shared.strategies.base import BarArrays, Strategy
 from shared.strategies.registry import history_bars
 
 PARALLEL_FROM_S = 20.0
+BIAS_BARS = 20_000  # bars of the first symbol the bias checks run on (the most recent)
 
 
 @dataclass
@@ -83,6 +87,8 @@ def run_job(*, plugin: Strategy, space: Space, current: Params, bars: Sequence[B
             f"{int(wf.min_out_of_sample_bars * (wf.folds + wf.in_sample_ratio))} bars"))
     folds = splits(n, is_len, oos_len)
     check_splits(folds, n)
+    if refusal := bias_refusal(plugin, bars[0][-BIAS_BARS:], current, sc.seed):
+        return Outcome("refused", current, note=refusal)
     task = Task(plugin, tuple(bars), tuple(configs), cfg.objective, g.min_trades)
     workers = workers or min(sc.max_workers, available_cores())
     sec_per_bar = _probe(task, current, min(cfg.budget.probe_bars, n), timer)
@@ -94,10 +100,6 @@ def run_job(*, plugin: Strategy, space: Space, current: Params, bars: Sequence[B
         return Outcome("refused", current, note=plan.refused or "", estimate_s=plan.estimate_s)
     if workers > 1 and budget.estimate_seconds(shape, plan.trials, sec_per_bar, 1, sc.method) < PARALLEL_FROM_S:
         workers = 1  # starting worker processes (~2 s each) would cost more than it saves
-    try:
-        assert_causal(plugin, bars[0][-min(n, 20_000):], current)
-    except LookAheadError as exc:
-        return Outcome("failed", current, note=f"look-ahead: {exc}", estimate_s=plan.estimate_s)
     started = timer()
 
     def remaining() -> float:
@@ -122,10 +124,9 @@ def run_job(*, plugin: Strategy, space: Space, current: Params, bars: Sequence[B
                 on_fold(i + 1, len(folds))
         evaluations = ev.evaluations
     recommended = landscape[0][0] if landscape and landscape[0][1] > obj.FAILED else dict(current)
-    try:
-        assert_causal(plugin, bars[0][-min(n, 20_000):], recommended)
-    except LookAheadError as exc:
-        return Outcome("failed", current, note=f"look-ahead: {exc}", estimate_s=plan.estimate_s)
+    if refusal := bias_refusal(plugin, bars[0][-BIAS_BARS:], recommended, sc.seed):
+        return Outcome("refused", current, note=f"{refusal} (the recommended parameters {recommended})",
+                       estimate_s=plan.estimate_s)
     proc_oos = _stitch(best_segments, configs)
     cur_oos = _stitch(current_segments, configs)
     proc_score = obj.mean_score([obj.score(m, cfg.objective) for m in proc_oos])
@@ -146,6 +147,14 @@ def run_job(*, plugin: Strategy, space: Space, current: Params, bars: Sequence[B
         recommended_report=_report(proc_oos, full_rec, proc_score, {**meta, "in_sample_score": _r(mean_is)}),
         note=note, folds=fold_rows, landscape=landscape, trials=plan.trials, evaluations=evaluations,
         estimate_s=plan.estimate_s, equity=equity)
+
+
+def bias_refusal(plugin: Strategy, bars: BarArrays, params: Params, seed: int = 0) -> str | None:
+    """Why the optimizer refuses this strategy: the first failing bias check's note, or None."""
+    for report in (lookahead(plugin, bars, params, seed=seed), recursive(plugin, bars, params)):
+        if not report.ok:
+            return f"refused: {report.note()}"
+    return None
 
 
 def _decide(recommended, current, proc_score, cur_score, mean_is, oos_trades, cfg) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Candidate search on one fold's in-sample bars: grid, random or Bayesian (Optuna TPE).
+"""Candidate search on one fold's in-sample bars: grid, random or Bayesian (TPE, tpe.py).
 
 `Evaluator` scores parameter sets, in this process or in a bounded pool of worker
 processes (spawned, each holding the bars once); the methods only propose. The current
@@ -12,15 +12,18 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 
 from shared.backtest import BacktestConfig, Segment, compute, run
 from shared.optimize import objective as obj
 from shared.optimize.space import Space
+from shared.optimize.tpe import TPE
 from shared.optimize.walkforward import Fold, oos_votes
 from shared.strategies.base import BarArrays, Strategy
 from shared.strategies.registry import history_bars
@@ -29,6 +32,8 @@ log = logging.getLogger("tradewinds.optimize")
 Params = dict[str, float]
 Scored = tuple[Params, float]
 BAYES_BATCH = 4  # TPE proposals per round: fixed, so results do not depend on the core count
+# CPU seconds proposing took in this process, apart from scoring (bench/pipeline.py reports it)
+SAMPLER_COST = {"proposals": 0, "seconds": 0.0}
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +114,7 @@ class Evaluator:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def __enter__(self) -> Evaluator:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -158,33 +163,38 @@ def _batched(evaluator: Evaluator, fold: Fold, candidates: list[Params],
     return out
 
 
+def _box(d) -> tuple[float, float]:
+    """The continuous range TPE searches for one dimension: a grid of step s widened by
+    s/2 at both ends, so snapping gives every grid value the same share."""
+    step = d.step or (1.0 if d.kind == "int" else 0.0)
+    return d.low - step / 2, d.high + step / 2
+
+
 def _bayesian(evaluator: Evaluator, space: Space, fold: Fold, current: Params, trials: int, seed: int,
               remaining: Callable[[], float]) -> list[Scored]:
-    import optuna  # lazy: ~0.5 s to import
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    dists = {}
-    for d in space.dims:
-        if d.kind == "int":
-            step = int(d.step) if d.step and float(d.step).is_integer() else 1
-            dists[d.name] = optuna.distributions.IntDistribution(int(d.low), int(d.high), step=step)
-        else:
-            dists[d.name] = optuna.distributions.FloatDistribution(d.low, d.high)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=min(10, max(1, trials // 3))))
-    study.enqueue_trial({k: v for k, v in current.items() if k in dists})
+    """TPE (tpe.py) in rounds of BAYES_BATCH proposals, the current parameters first."""
+    names = space.names
+    bounds = [_box(d) for d in space.dims]
+    tpe = TPE([lo for lo, _ in bounds], [hi for _, hi in bounds], seed=seed,
+              n_startup=min(10, max(1, trials // 3)))
+    start = [float(current[d.name]) if d.name in current else (d.low + d.high) / 2 for d in space.dims]
     out: list[Scored] = []
     seen: dict[tuple, float] = {}
     done = 0
     while done < trials and (done == 0 or remaining() > 0):
         size = min(BAYES_BATCH, trials - done)
-        asked = [study.ask(dists) for _ in range(size)]
-        points = [{**current, **space.snap(t.params)} for t in asked]
+        t0 = time.process_time()
+        raw = tpe.propose(size - 1 if done == 0 else size).tolist()
+        raw = [start, *raw] if done == 0 else raw
+        sampling = time.process_time() - t0
+        points = [{**current, **space.snap(dict(zip(names, x)))} for x in raw]
         fresh = _unique([p for p in points if tuple(sorted(p.items())) not in seen])
         for p, s in zip(fresh, evaluator.scores(fresh, fold) if fresh else []):
             seen[tuple(sorted(p.items()))] = s
             out.append((p, s))
-        for t, p in zip(asked, points):
-            study.tell(t, seen.get(tuple(sorted(p.items())), obj.FAILED))
+        t0 = time.process_time()
+        tpe.observe(raw, [seen.get(tuple(sorted(p.items())), obj.FAILED) for p in points])
+        SAMPLER_COST["seconds"] += sampling + time.process_time() - t0
+        SAMPLER_COST["proposals"] += size
         done += size
     return out

@@ -19,8 +19,9 @@ Two rules keep the future out:
 of its best candidate, that candidate's out-of-sample score and the current parameters'.
 
 A strategy could still peek inside the slice it is given (bar t using bar t + 1).
-`lookahead_cuts` catches that: a causal strategy's votes on bars[:c] equal the first c
-votes on the longer series; any difference is a look-ahead.
+`assert_causal` (shared/research/bias.py, re-exported here) catches that: a causal
+strategy's votes on bars[:c] equal the first c votes on the longer series; any difference
+is a look-ahead.
 """
 
 from __future__ import annotations
@@ -30,11 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared.research.bias import LookAheadError, assert_causal  # noqa: F401 (the look-ahead checks live there)
 from shared.strategies.base import BarArrays, Strategy, VoteSeries
-
-
-class LookAheadError(Exception):
-    """A strategy's vote at bar t depends on bars after t."""
 
 
 @dataclass(frozen=True)
@@ -111,33 +109,3 @@ def oos_votes(plugin: Strategy, bars: BarArrays, params: Mapping[str, float], fo
     side = votes.side.copy()
     side[:offset] = 0
     return window, VoteSeries(side, np.where(side != 0, votes.confidence, 0.0)), offset
-
-
-def lookahead_cuts(plugin: Strategy, bars: BarArrays, params: Mapping[str, float],
-                   cuts: Sequence[int]) -> list[int]:
-    """The cut points c where votes(bars[:c]) differ from votes(bars)[:c]."""
-    full = plugin.votes(bars, params)
-    bad = []
-    for c in cuts:
-        if not 0 < c < len(bars):
-            continue
-        part = plugin.votes(bars[:c], params)
-        if not (np.array_equal(part.side, full.side[:c])
-                and np.allclose(part.confidence, full.confidence[:c], rtol=1e-9, atol=1e-12)):
-            bad.append(int(c))
-    return bad
-
-
-def assert_causal(plugin: Strategy, bars: BarArrays, params: Mapping[str, float],
-                  n_cuts: int = 4, seed: int = 0) -> None:
-    """Raise LookAheadError when the votes at some cut depend on later bars."""
-    n = len(bars)
-    if n < 3:
-        return
-    rng = np.random.default_rng(seed)
-    cuts = sorted({int(c) for c in rng.integers(max(1, n // 4), n - 1, size=n_cuts)} | {n - 1})
-    bad = lookahead_cuts(plugin, bars, params, cuts)
-    if bad:
-        raise LookAheadError(
-            f"strategy {getattr(plugin, 'name', plugin)!r} with {dict(params)} votes differently on "
-            f"bars[:c] than on the full series at c = {bad}: its vote at bar t uses later bars")

@@ -12,8 +12,12 @@ opened the round trip (shared/handlers/signal.py), so the request names what los
 figures (`window_pnl_usd`, the latest results) beside the breach.
 
 The rolling results live in `optimizer_triggers/{strategy}` (a transaction cannot query
-`trades`, so the risk step keeps this copy as it books each closing trade). A request is
-emitted at most once per strategy per cool-down; the cool-down state is in the same doc.
+`trades`, so the risk step keeps this copy as it books each closing trade). They belong to
+one parameter version (`params/{strategy}`, read with peek: reference data): the first
+closing trade under a new version (an approved re-tuning, a rollback) starts a new record,
+so new parameters are judged on their own trades, not on the drawdown or losing streak of
+the ones they replaced. A request is emitted at most once per strategy per cool-down (kept
+across versions); the cool-down state is in the same doc.
 """
 
 from __future__ import annotations
@@ -87,10 +91,19 @@ def breach(results: Sequence[Decimal], reference_equity: Decimal, cfg: Optimizer
     return None
 
 
+def params_version(tx: Transaction, strategy: str) -> int:
+    """The strategy's parameter version in force (0: the YAML values)."""
+    doc = tx.peek("params", strategy) or {}
+    return int(doc.get("version", 0)) if doc.get("values") else 0
+
+
 def on_closed_trade(tx: Transaction, strategy: str, pnl_usd: Decimal, reference_equity: Decimal,
                     now: datetime, cfg: OptimizerTriggers) -> OptimizerRequest | None:
     """Record one closed trade of `strategy`; return a request when a trigger fires."""
     doc = tx.get(COLLECTION, strategy) or {"strategy": strategy, "results": [], "last_fired_at": None}
+    version = params_version(tx, strategy)
+    if int(doc.get("params_version", 0)) != version:  # new parameters: a new record
+        doc = {**doc, "results": [], "params_version": version, "record_since": now.isoformat()}
     history = max(HISTORY, cfg.sharpe_window, cfg.consecutive_losers)
     results = [Decimal(r) for r in doc["results"]] + [pnl_usd]
     results = results[-history:]
@@ -104,7 +117,7 @@ def on_closed_trade(tx: Transaction, strategy: str, pnl_usd: Decimal, reference_
         tx.put(COLLECTION, strategy, doc)
         return None
     start = now - timedelta(days=cfg.window_days)
-    details = {**found.details, "trades_in_window": str(len(results)),
+    details = {**found.details, "params_version": str(version), "trades_in_window": str(len(results)),
                "window_pnl_usd": f"{sum(results, Decimal(0)):.2f}",
                "last_results_usd": ", ".join(f"{r:.2f}" for r in results[-5:])}
     tx.put(COLLECTION, strategy, {**doc, "last_fired_at": now.isoformat(), "last_reason": found.reason,

@@ -79,6 +79,8 @@ def reweight(
     n = len(names)
     if n == 0:
         return {}
+    if n == 1:  # a lone voter (one strategy, no LSTM) is the whole ensemble: nothing to move
+        return {names[0]: 1.0}
     _check(current, floor, cap, max_step, learning_rate, n)
     total = sum(current.values())
     w0 = [current[k] / total for k in names] if total > 0 else [1.0 / n] * n

@@ -144,7 +144,14 @@ def merged(defaults: Mapping[str, float], params: Mapping[str, float]) -> dict[s
 
 @runtime_checkable
 class Strategy(Protocol):
-    """A strategy plugin. Implementations are stateless singletons (see `registry`)."""
+    """A strategy plugin. Implementations are stateless singletons (see `registry`).
+
+    Optional hook (not a Protocol member, so plugins without it still are Strategies):
+    `indicators(bars, params) -> dict[str, np.ndarray]`, the named series a plugin's votes
+    are computed from, one value per bar under the same rule as the votes (index t uses
+    bars[: t + 1] only). The bias checks (shared/research/bias.py) compare them as well
+    as the votes; read them through `indicators_of`.
+    """
 
     name: str
     """Plugin name, e.g. "momentum" (YAML `plugin:`)."""
@@ -164,3 +171,15 @@ class Strategy(Protocol):
     def votes(self, bars: BarArrays, params: Mapping[str, float]) -> VoteSeries:
         """One vote per bar, vectorised; bar t's vote uses bars[: t + 1] only."""
         ...
+
+
+def indicators_of(plugin: Strategy, bars: BarArrays, params: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """The plugin's optional `indicators(bars, params)` as float64 arrays; {} without the hook."""
+    hook = getattr(plugin, "indicators", None)
+    if hook is None:
+        return {}
+    out = {str(name): _as_f64(values) for name, values in hook(bars, params).items()}
+    for name, values in out.items():
+        if values.shape != (len(bars),):
+            raise ValueError(f"indicator {name!r} has shape {values.shape}, expected ({len(bars)},)")
+    return out

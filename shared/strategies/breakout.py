@@ -36,6 +36,12 @@ class Breakout:
             problems.append(("buffer", f"must be in [0, 1), got {p['buffer']}"))
         return problems
 
+    def indicators(self, bars: BarArrays, params: Mapping[str, float]) -> dict[str, np.ndarray]:
+        """The channel the close must leave, bar t excluded (for the bias checks)."""
+        lookback = as_int(merged(self.defaults, params), "lookback")
+        return {"channel_high": rolling_max_prior(bars.high, lookback),
+                "channel_low": rolling_min_prior(bars.low, lookback)}
+
     def votes(self, bars: BarArrays, params: Mapping[str, float]) -> VoteSeries:
         p = merged(self.defaults, params)
         lookback, buffer = as_int(p, "lookback"), p["buffer"]

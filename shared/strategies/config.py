@@ -1,7 +1,9 @@
 """Strategy instances declared in YAML (config/strategies/*.yaml), typed and validated once.
 
 A file holds one instance (a mapping) or several (a list of mappings). Each instance names
-its plugin, the symbols it votes on, its ensemble weight and its parameters; every
+its plugin, the symbols it votes on, its ensemble weight, optionally the market regimes it
+votes in (`regimes: [trend]`: shared/signals/regime.py labels trend, range, high_volatility;
+in any other regime the instance abstains; omitted: every regime) and its parameters; every
 parameter carries its search range for the optimizer and, optionally, the narrower range
 inside which a recommendation may be applied without a human. Any problem raises
 ConfigError as `<file>: <field.path>: <message>`, e.g.
@@ -118,6 +120,7 @@ class StrategySpec(_Frozen):
     symbols: list[str] = Field(min_length=1)
     timeframe: str = "1m"
     weight: float = Field(ge=0)
+    regimes: list[Literal["trend", "range", "high_volatility"]] | None = Field(default=None, min_length=1)
     params: dict[str, ParamSpec]
 
     @model_validator(mode="before")
@@ -182,6 +185,10 @@ class StrategySpec(_Frozen):
 
     def trades(self, symbol: str) -> bool:
         return self.enabled and symbol in self.symbols
+
+    def votes_in(self, regime: str | None) -> bool:
+        """Whether the instance votes in `regime` (None: not known yet, e.g. a short window)."""
+        return self.regimes is None or regime in self.regimes
 
     def with_values(self, values: Mapping[str, float]) -> StrategySpec:
         """A copy with new current values (e.g. an optimizer result or a rollback), checked

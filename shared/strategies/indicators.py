@@ -4,7 +4,8 @@ Every function returns an array as long as its input, NaN where the window is no
 full, and the value at index t depends on `x[: t + 1]` only: no look-ahead, not even in
 rounding (cumulative sums and recursive filters run in blocks fixed from the start of the
 array). Windows are counted in bars and include the
-current bar unless the name says otherwise (`*_prior`).
+current bar unless the name says otherwise (`*_prior`). `crossed_above`/`crossed_below`
+turn two series into crossing flags, decided as vectorbt decides them.
 """
 
 from __future__ import annotations
@@ -24,59 +25,76 @@ def _check_window(n: int) -> int:
     return n
 
 
-def _window_moments(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and sum of squared deviations of each window of n values ending at t.
+def _window_moments(
+    x: np.ndarray, n: int, spread: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean and (when `spread`) sum of squared deviations of the window of n values ending
+    at each t.
 
-    Cumulative sums restart every block (>= 2n bars) relative to the block's first value,
-    so their size stays that of a local price excursion and the variance does not lose
-    precision to cancellation on long arrays. A window spans at most two blocks; the part
-    in the later block is re-based onto the earlier block's anchor. Arrays that fit in one
-    block (live windows) take a short path that computes the very same numbers.
+    The array is cut into rows of `block` (>= 2n) bars; cumulative sums restart on every row,
+    relative to the row's first value (its anchor), so they stay the size of a local price
+    excursion and neither the mean nor the variance loses precision to cancellation on long
+    arrays. A window spans at most two rows; the part in the earlier row is re-based onto
+    the anchor of t's row. The layout depends on n only (never on the array's length), so
+    the value at t depends on x[: t + 1] only. `spread=False` is the mean-only path: less
+    than half the work, the very same means (ssd is None).
     """
     size = len(x)
-    mean, ssd = np.full(size, np.nan), np.full(size, np.nan)
     if size < n:
-        return mean, ssd
+        return np.full(size, np.nan), (np.full(size, np.nan) if spread else None)
     block = max(2 * n, _MOMENT_BLOCK)
-    first, last = slice(0, size - n + 1), slice(n - 1, size)  # window start s and end t
-    if size <= block:
-        anchor = x[0]
-        d = x - anchor
-        l1, l2 = np.cumsum(d), np.cumsum(d * d)
-        s1 = l1[last] - (l1[first] - d[first])
-        s2 = l2[last] - (l2[first] - d[first] ** 2)
-    else:
-        nb = -(-size // block)
-        grid = np.zeros(nb * block)
-        grid[:size] = x
-        grid = grid.reshape(nb, block)
-        anchors = grid[:, 0].copy()
-        d = grid - anchors[:, None]
-        l1, l2 = np.cumsum(d, axis=1), np.cumsum(d * d, axis=1)
-        full1, full2 = (np.repeat(c[:, -1], block)[:size] for c in (l1, l2))  # block totals
-        starts = np.repeat(anchors, block)[:size]
-        l1, l2, d = l1.ravel()[:size], l2.ravel()[:size], d.ravel()[:size]
-        # sums over [s, t] relative to the anchor of s's block; when the window crosses into
-        # the next block, add the rest of s's block and re-base t's part (delta != 0 only then)
-        offset = np.arange(n - 1, size) % block
-        crosses = offset < n - 1
-        k = offset + 1  # values of the window inside t's block
-        anchor = starts[first]
-        delta = starts[last] - anchor
-        s1 = l1[last] - (l1[first] - d[first]) + np.where(crosses, full1[first], 0.0) + k * delta
-        s2 = (l2[last] - (l2[first] - d[first] ** 2) + np.where(crosses, full2[first], 0.0)
-              + 2 * delta * l1[last] + k * delta * delta)
-    mean[last] = anchor + s1 / n
-    ssd[last] = np.maximum(s2 - s1 * s1 / n, 0.0)
+    rows = -(-size // block)
+    grid = np.empty(rows * block)
+    grid[:size] = x
+    grid[size:] = 0.0
+    grid = grid.reshape(rows, block)
+    anchors = grid[:, :1].copy()
+    grid -= anchors  # values relative to their row's anchor (the padding is cut off below)
+    delta = anchors[:-1] - anchors[1:]  # earlier row's anchor - later row's, per row boundary
+    m = np.arange(n - 1, 0, -1, dtype=np.float64)  # values of a crossing window in the earlier row
+    s1, tail1 = _row_window_sums(grid, n)
+    s1[1:, : n - 1] += tail1 + m * delta
+    avg = s1.copy() if spread else s1
+    avg /= n
+    avg += anchors
+    mean = avg.ravel()[:size]
+    mean[: n - 1] = np.nan
+    if not spread:
+        return mean, None
+    s2, tail2 = _row_window_sums(grid * grid, n)
+    # the earlier row's part re-based: sum (v + delta)^2 = tail2 + 2 delta tail1 + m delta^2
+    s2[1:, : n - 1] += tail2 + delta * (2.0 * tail1 + m * delta)
+    s1 *= s1
+    s1 /= n
+    s2 -= s1
+    np.maximum(s2, 0.0, out=s2)
+    ssd = s2.ravel()[:size]
+    ssd[: n - 1] = np.nan
     changes = np.concatenate(([0], np.cumsum(x[1:] != x[:-1])))
-    ssd[last][changes[last] == changes[first]] = 0.0  # a constant window is exactly 0
+    ssd[n - 1:][changes[n - 1:] == changes[: size - n + 1]] = 0.0  # a constant window is exactly 0
     return mean, ssd
 
 
+def _row_window_sums(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the sum of the last n values ending at each column (for the first n - 1
+    columns only the row's own part), and for those columns the rest, taken from the end of
+    the row before (one row fewer)."""
+    rows, block = values.shape
+    cum = np.empty((rows, block + 1))
+    cum[:, 0] = 0.0
+    np.cumsum(values, axis=1, out=cum[:, 1:])
+    own = np.empty((rows, block))
+    np.subtract(cum[:, n:], cum[:, : block - n + 1], out=own[:, n - 1:])
+    own[:, : n - 1] = cum[:, 1:n]
+    tail = cum[:-1, -1:] - cum[:-1, block - n + 1: block]  # row total - prefix before the window
+    return own, tail
+
+
 def sma(x: np.ndarray, n: int) -> np.ndarray:
-    """Simple moving average of the last n values, current included."""
+    """Simple moving average of the last n values, current included (mean-only: no variance
+    or constant-window work; the same numbers as the mean of `rolling_mean_std`)."""
     n = _check_window(n)
-    return _window_moments(np.asarray(x, dtype=np.float64), n)[0]
+    return _window_moments(np.asarray(x, dtype=np.float64), n, spread=False)[0]
 
 
 def rolling_mean_std(x: np.ndarray, n: int, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -226,3 +244,28 @@ def rsi(close: np.ndarray, n: int) -> np.ndarray:
         value = np.where(total > 0, 100.0 * avg_gain / total, 50.0)
     out[1:] = np.where(np.isnan(avg_gain), np.nan, value)
     return out
+
+
+def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True at t when `a` crosses above `b`: a[t] > b[t], a[t - 1] <= b[t - 1], and `a` was
+    strictly below `b` at some bar since the last NaN of either (vectorbt's `crossed_above`,
+    wait=0). So a tie is not a side: below, tie, above crosses on the bar above (where
+    backtesting.py's `crossover` sees no cross, as it needs strictly below on the bar
+    before); above, tie, above crosses again if `a` was ever below. NaN never crosses."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    out = np.zeros(a.shape, dtype=bool)
+    if len(a) < 2:
+        return out
+    with np.errstate(invalid="ignore"):
+        above, below = a > b, a < b
+    idx = np.arange(len(a))
+    last_below = np.maximum.accumulate(np.where(below, idx, -1))
+    last_nan = np.maximum.accumulate(np.where(np.isnan(a) | np.isnan(b), idx, -1))
+    out[1:] = above[1:] & ~above[:-1] & (last_below[:-1] > last_nan[:-1])
+    return out
+
+
+def crossed_below(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True at t when `a` crosses below `b` (`crossed_above(b, a)`)."""
+    return crossed_above(b, a)

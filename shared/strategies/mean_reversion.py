@@ -40,6 +40,11 @@ class MeanReversion:
             problems.append(("entry", f"must be > 0, got {p['entry']}"))
         return problems
 
+    def indicators(self, bars: BarArrays, params: Mapping[str, float]) -> dict[str, np.ndarray]:
+        """The rolling mean and standard deviation z is made of (for the bias checks)."""
+        mean, std = rolling_mean_std(bars.close, as_int(merged(self.defaults, params), "window", low=2))
+        return {"mean": mean, "std": std}
+
     def votes(self, bars: BarArrays, params: Mapping[str, float]) -> VoteSeries:
         p = merged(self.defaults, params)
         window, entry = as_int(p, "window", low=2), p["entry"]

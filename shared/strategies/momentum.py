@@ -32,6 +32,10 @@ class Momentum:
             problems.append(("threshold", f"must be > 0, got {p['threshold']}"))
         return problems
 
+    def indicators(self, bars: BarArrays, params: Mapping[str, float]) -> dict[str, np.ndarray]:
+        """The rate of change the votes compare with the threshold (for the bias checks)."""
+        return {"roc": rate_of_change(bars.close, as_int(merged(self.defaults, params), "lookback"))}
+
     def votes(self, bars: BarArrays, params: Mapping[str, float]) -> VoteSeries:
         p = merged(self.defaults, params)
         lookback, threshold = as_int(p, "lookback"), p["threshold"]

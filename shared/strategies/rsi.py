@@ -44,6 +44,10 @@ class Rsi:
             problems.append(("oversold", order))
         return problems
 
+    def indicators(self, bars: BarArrays, params: Mapping[str, float]) -> dict[str, np.ndarray]:
+        """Wilder's RSI, the series the votes compare with the levels (for the bias checks)."""
+        return {"rsi": rsi(bars.close, as_int(merged(self.defaults, params), "period", low=2))}
+
     def votes(self, bars: BarArrays, params: Mapping[str, float]) -> VoteSeries:
         p = merged(self.defaults, params)
         period = as_int(p, "period", low=2)

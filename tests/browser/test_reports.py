@@ -122,3 +122,5 @@ def test_the_run_report_shows_equity_against_buy_and_hold_and_the_attribution(dr
     assert "buy and hold" in text and "Where the PnL came from (USDT)" in text
     assert "LSTM: off — predictor unreachable since" in text
     assert "total PnL, net of every cost" in text
+    # each voter's state and why: 1.25 h is too short for 10 closed paper trades of any of them
+    assert "Strategies" in text and "warming up" in text and "of 10 scored paper trades" in text

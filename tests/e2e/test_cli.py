@@ -62,3 +62,8 @@ def test_show_notifications_prints_the_hourly_summaries(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.count("Hourly summary") >= 2  # 01:00 and 02:00 UTC
     assert "Win rate" in result.output and "USDT" in result.output
+    # each strategy's state: 2 h in, every voter is still scoring its paper trades
+    assert "Strategies (the ensemble's gate)" in result.output and "warming up" in result.output
+    data = json.loads((next(tmp_path.iterdir()) / "summary.json").read_text())
+    assert data["strategies"] and all(v["state"] in ("warming_up", "standing_aside", "live")
+                                      for v in data["strategies"].values())

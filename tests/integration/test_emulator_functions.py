@@ -53,6 +53,9 @@ def seed_uptrend(store, minutes: int = 120) -> Bar:
     """State that makes the next bar a confident buy: trend voters only, marks for risk."""
     store.put("weights", "current", {"weights": {"momentum": 1.0, "breakout": 1.0, "rsi": 0.0,
                                                  "mean_reversion": 0.0}, "version": 1})
+    for voter in ("momentum", "breakout"):  # they earned their place: live in the ensemble's gate
+        store.put("strategy_state", voter, {"name": voter, "state": "live", "why": "seeded", "params_version": 0,
+                                            "outcomes": [[20.0, 35.0, 15.0, T0.isoformat(), 0]] * 10})
     for key, price in {"BTC-USDT": "65000", "ETH-USDT": "3400", "ETH-BTC": "0.052"}.items():
         store.put("marks", key, {"price": price, "at": T0.isoformat()})
     rows, p = [], 65000.0

@@ -116,10 +116,10 @@ def test_auto_apply_only_inside_the_safe_bounds():
     assert "outside safe range" in result2.note and store2.get("params", "momo") is None
 
 
-def test_a_look_ahead_strategy_fails_the_job():
+def test_a_look_ahead_strategy_is_refused():
     bars = wave_bars(3 * 1440)
     spec = momentum_spec()
     out = run_job(plugin=LookAhead(), space=Space.of(spec), current={"lookback": 3.0, "threshold": 0.05},
                   bars=[bars], configs=[BacktestConfig()],
                   symbols=["BTC/USDT"], cfg=small_config(), timer=lambda: 0.0)
-    assert out.status == "failed" and "look-ahead" in out.note
+    assert out.status == "refused" and "look-ahead" in out.note

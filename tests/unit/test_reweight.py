@@ -100,3 +100,8 @@ def test_credit_rewards_voters_on_the_traded_side():
     assert stats["rsi"] == VoterStats(trades=2, pnl=-6.0, wins=1)
     assert "breakout" not in stats
     assert stats["momentum"].score == 3.0 and stats["rsi"].win_rate == 0.5
+
+
+def test_a_lone_voter_keeps_the_whole_weight():
+    # one strategy enabled, no LSTM: floor 0.05 / cap 0.60 cannot hold, the voter is the ensemble
+    assert reweight({"momentum": 1.0}, {"momentum": VoterStats(trades=50, pnl=-10.0)}) == {"momentum": 1.0}

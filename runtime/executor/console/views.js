@@ -215,6 +215,26 @@
     } else unavailable(byId("audit"), auditErr);
   }
 
+  // -- strategies: who trades with its weight, who votes on paper only, and why ------------------
+  const STATES = {live: ["live", "ok"], standing_aside: ["standing aside", "bad"], warming_up: ["warming up", "warn"]};
+
+  async function strategies() {
+    const [[data, err], [risk]] = await fetchAll(["/v1/console/strategies", "/v1/risk"]);
+    header(risk, null);
+    if (!data) { byId("gate").textContent = ""; return unavailable(byId("strategies"), err); }
+    byId("gate").textContent = data.gate_enabled ? "gate on: only a live strategy trades with its weight; "
+      + "the others vote on paper until their paper trades pay after fees" : "gate off: every strategy trades with its weight";
+    table(byId("strategies"), [
+      {key: "name", label: "strategy"},
+      {label: "state", fmt: (r) => { const [label, cls] = STATES[r.state] || [r.state, ""]; return el("span", {class: "state-" + cls, text: label}); }},
+      {label: "trades", fmt: (r) => (r.trading ? "with its weight" : "on paper only")},
+      {key: "why", label: "why", cls: "wrap"},
+      {key: "paper_trades", label: "paper trades", cls: "num"},
+      {label: "params", fmt: (r) => "v" + r.params_version},
+      {label: "since", fmt: (r) => when(r.since)},
+    ], data.strategies, "no strategy configured or recorded");
+  }
+
   // -- optimizer ------------------------------------------------------------------------------
   function decide(job, verb) {
     admin(`${verb[0].toUpperCase()}${verb.slice(1)} job`, `${verb} optimizer job ${job.job_id} (${job.strategy}).`,
@@ -317,7 +337,7 @@
   }
 
   // -- wiring -------------------------------------------------------------------------------------
-  const all = {overview, balances, trades, arbitrage, operations, optimizer, settings};
+  const all = {overview, balances, trades, arbitrage, operations, strategies, optimizer, settings};
 
   function bind() {
     const halting = (halt) => () => admin(halt ? "Halt trading" : "Resume trading",
