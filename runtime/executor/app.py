@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -116,11 +117,21 @@ def _unknown_query(app: FastAPI, request: Request) -> list[str]:
     """Query parameters the matching route does not declare."""
     for route in routes(app.router.routes):
         if route.matches(request.scope)[0] is Match.FULL and hasattr(route, "dependant"):
-            declared = {p.alias for p in route.dependant.query_params}
+            params = list(route.dependant.query_params)
             for dep in route.dependant.dependencies:
-                declared |= {p.alias for p in dep.query_params}
+                params += dep.query_params
+            declared = set().union(*(_names(p) for p in params))
             return [k for k in request.query_params if k not in declared]
     return []
+
+
+def _names(param) -> set[str]:
+    """The query names a declared parameter takes: its alias, or the fields of a query model
+    (`Annotated[Model, Query()]`)."""
+    kind = getattr(param.field_info, "annotation", None)
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return {f.alias or name for name, f in kind.model_fields.items()}
+    return {param.alias}
 
 
 def _method_mismatch(app: FastAPI, request: Request) -> bool:
