@@ -76,18 +76,20 @@ def push_body(envelope, message_id: str, subscription: str) -> dict:
 
 
 class MemoryBus:
-    """The Bus port in memory: what the step publishes is kept, nothing is delivered."""
+    """The Bus port in memory: what the step publishes is kept, nothing is delivered (a function
+    is called by its push subscription: a handler subscribed here is recorded, never called)."""
 
     def __init__(self):
         self.published: list[tuple[str, str]] = []
         self.dead: list[tuple[str, str]] = []
+        self.handlers: dict[str, object] = {}
 
     def publish(self, topic, envelope, ordering_key=None) -> str:
         self.published.append((topic, envelope.id))
         return str(len(self.published))
 
     def subscribe(self, subscription, handler) -> None:
-        raise NotImplementedError("push delivery: the function is called, nothing subscribes")
+        self.handlers[subscription] = handler
 
     def dead_letter(self, topic, data, attributes, reason, **extra) -> str:
         self.dead.append((topic, reason))

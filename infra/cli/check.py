@@ -7,15 +7,27 @@ short to judge). Bars load as for `backtest` (research.py's helpers: stored hist
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.cli import research
-from infra.cli.research import _bars, _config_dir, _deps, _fail, _overrides, _spec, _symbols_of
+from infra.cli.research import (
+    ConfigOpt,
+    DataOpt,
+    EndOpt,
+    SymbolOpt,
+    TimeframeOpt,
+    VenueOpt,
+    _bars,
+    _config_dir,
+    _deps,
+    _fail,
+    _overrides,
+    _spec,
+    _symbols_of,
+)
 
 app = typer.Typer(help="Bias checks of a strategy: look-ahead, warm-up (recursive).", no_args_is_help=True)
 console = Console()
@@ -58,13 +70,13 @@ def lookahead_command(
     days: float = typer.Option(3.0, "--days", min=0.01, help=_DAYS_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed that samples the signals to cut at."),
     cuts: int = typer.Option(10, "--cuts", min=1, help="Signals to cut at, at most, per symbol."),
-    end: str | None = typer.Option(None, "--end", help=research._END_HELP),
+    end: EndOpt = None,
     param: Annotated[list[str] | None, typer.Option("--param", help=_PARAM_HELP)] = None,
-    data: Annotated[Path | None, typer.Option("--data", help=research._DATA_HELP)] = None,
-    timeframe: str | None = typer.Option(None, "--timeframe", help=research._TF_HELP),
-    symbol: Annotated[list[str] | None, typer.Option("--symbol", help=research._SYMBOL_HELP)] = None,
-    venue: str | None = typer.Option(None, "--venue", help=research._VENUE_HELP),
-    config_dir: Annotated[Path | None, typer.Option("--config", help=research._CONFIG_HELP)] = None,
+    data: DataOpt = None,
+    timeframe: TimeframeOpt = None,
+    symbol: SymbolOpt = None,
+    venue: VenueOpt = None,
+    config_dir: ConfigOpt = None,
 ) -> None:
     """Re-run the strategy on the data cut right after its signals: a vote or indicator that
     differs from the full run's at the same bar is a look-ahead (bar t read a later bar)."""
@@ -100,13 +112,13 @@ def recursive_command(
         "--warmup", help="Warm-up to try, in bars (repeatable; default: a grid around the live window's).")] = None,
     compare: int = typer.Option(50, "--compare", min=1, help="Last bars compared."),
     tolerance: float = typer.Option(1e-4, "--tolerance", min=0.0, help="Confidence absolute, indicators relative."),
-    end: str | None = typer.Option(None, "--end", help=research._END_HELP),
+    end: EndOpt = None,
     param: Annotated[list[str] | None, typer.Option("--param", help=_PARAM_HELP)] = None,
-    data: Annotated[Path | None, typer.Option("--data", help=research._DATA_HELP)] = None,
-    timeframe: str | None = typer.Option(None, "--timeframe", help=research._TF_HELP),
-    symbol: Annotated[list[str] | None, typer.Option("--symbol", help=research._SYMBOL_HELP)] = None,
-    venue: str | None = typer.Option(None, "--venue", help=research._VENUE_HELP),
-    config_dir: Annotated[Path | None, typer.Option("--config", help=research._CONFIG_HELP)] = None,
+    data: DataOpt = None,
+    timeframe: TimeframeOpt = None,
+    symbol: SymbolOpt = None,
+    venue: VenueOpt = None,
+    config_dir: ConfigOpt = None,
 ) -> None:
     """Votes and indicators of the last bars after several warm-ups against the full history:
     fails when the live window's warm-up does not reproduce them (e.g. an EMA seeded at the

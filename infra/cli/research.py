@@ -198,20 +198,27 @@ _TF_HELP = "Bar timeframe to read (default: the one the history has, e.g. 1m or 
 _SYMBOL_HELP = "Run on this symbol instead of the strategy's (repeatable), e.g. ALT/BTC."
 _VENUE_HELP = "Venue of the history and fees (default: optimizer.yaml venue)."
 _MARKET_HELP = "Simulate this market instead of reading history: trend, range or mixed (docs/simulator.md)."
+# the window options every research command takes (backtest, optimize, check ...)
+EndOpt = Annotated[str | None, typer.Option("--end", help=_END_HELP)]
+DataOpt = Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)]
+TimeframeOpt = Annotated[str | None, typer.Option("--timeframe", help=_TF_HELP)]
+SymbolOpt = Annotated[list[str] | None, typer.Option("--symbol", help=_SYMBOL_HELP)]
+VenueOpt = Annotated[str | None, typer.Option("--venue", help=_VENUE_HELP)]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)]
 
 
 @app.command()
 def backtest(
     strategy: str = typer.Argument(..., help="Strategy name from config/strategies."),
     days: float = typer.Option(30.0, "--days", min=0.01, help="Window length in days."),
-    end: str | None = typer.Option(None, "--end", help=_END_HELP),
+    end: EndOpt = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Override a parameter: NAME=VALUE.")] = None,
-    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
-    timeframe: str | None = typer.Option(None, "--timeframe", help=_TF_HELP),
-    symbol: Annotated[list[str] | None, typer.Option("--symbol", help=_SYMBOL_HELP)] = None,
-    venue: str | None = typer.Option(None, "--venue", help=_VENUE_HELP),
+    data: DataOpt = None,
+    timeframe: TimeframeOpt = None,
+    symbol: SymbolOpt = None,
+    venue: VenueOpt = None,
     market: Annotated[MarketRegime, typer.Option("--market", help=_MARKET_HELP)] = MarketRegime.RANDOM,
-    config_dir: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
+    config_dir: ConfigOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Where the report is written.")] = _REPORTS,
 ) -> None:
     """Backtest one strategy with the live rules (next-bar fills, taker fee, slippage, sizing)."""
@@ -247,15 +254,15 @@ def backtest(
 def optimize(
     strategy: str = typer.Argument(..., help="Strategy name from config/strategies."),
     days: float = typer.Option(30.0, "--days", min=0.5, help="Window length in days."),
-    end: str | None = typer.Option(None, "--end", help=_END_HELP),
+    end: EndOpt = None,
     method: str | None = typer.Option(None, "--method", help="grid | random | bayesian (default: config)."),
     trials: int | None = typer.Option(None, "--trials", help="Trials per fold (default: config)."),
-    data: Annotated[Path | None, typer.Option("--data", help=_DATA_HELP)] = None,
-    timeframe: str | None = typer.Option(None, "--timeframe", help=_TF_HELP),
-    symbol: Annotated[list[str] | None, typer.Option("--symbol", help=_SYMBOL_HELP)] = None,
-    venue: str | None = typer.Option(None, "--venue", help=_VENUE_HELP),
+    data: DataOpt = None,
+    timeframe: TimeframeOpt = None,
+    symbol: SymbolOpt = None,
+    venue: VenueOpt = None,
     market: Annotated[MarketRegime, typer.Option("--market", help=_MARKET_HELP)] = MarketRegime.RANDOM,
-    config_dir: Annotated[Path | None, typer.Option("--config", help=_CONFIG_HELP)] = None,
+    config_dir: ConfigOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Where the report is written.")] = _REPORTS,
     state: Annotated[Path | None, typer.Option(
         "--state", help="Record the job in this store (default: the newest runs/<id>/state.sqlite, if any).")] = None,

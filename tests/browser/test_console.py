@@ -13,33 +13,20 @@ Skipped locally without /usr/bin/chromium; under CI=true a missing browser fails
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import tempfile
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-webdriver = pytest.importorskip("selenium.webdriver")
-CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-if not (CHROMIUM.exists() and DRIVER.exists()):
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI=true but /usr/bin/chromium or /usr/bin/chromedriver is missing: "
-                    "apt-get install -y chromium chromium-driver", pytrace=False)
-    pytest.skip("no /usr/bin/chromium + /usr/bin/chromedriver (apt-get install chromium chromium-driver)",
-                allow_module_level=True)
+from tests.browser import chrome
 
-import uvicorn
+chrome.require()
+
 from selenium.common.exceptions import (
     NoSuchElementException,
     StaleElementReferenceException,
     TimeoutException,
 )
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -86,40 +73,15 @@ def server(replay):
     clock = SimulatedClock(end + timedelta(minutes=1))
     secrets = EnvFileSecrets(environ={"TW_SECRET_ADMIN_TOKEN": ADMIN, "TW_SECRET_READ_TOKEN": READ},
                              secrets_dir="/nonexistent")
-    app = build_console_app(store, secrets, clock, read_only=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                                        lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", store, clock
-    srv.should_exit = True
-    thread.join(5)
+    with chrome.served(build_console_app(store, secrets, clock, read_only=False)) as url:
+        yield url, store, clock
 
 
 @pytest.fixture(scope="module")
 def driver():
-    os.environ["SE_OFFLINE"] = "true"  # selenium-manager must never download a browser or driver
-    profile = tempfile.mkdtemp(prefix="tw-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1280,900", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=options)
-    browser.set_page_load_timeout(WAIT_S)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    yield browser
-    browser.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chrome.browser(WAIT_S) as browser:
+        yield browser
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -11,17 +11,14 @@ paper trades stated by hand, with the project's config/signals.yaml (a voter is 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from datetime import timedelta
 
 import pytest
 
+from tests.browser import chrome
 from tests.browser import test_console as ui
 
 if True:  # after the browser check of test_console (it skips or fails the module first)
-    import uvicorn
     from selenium.webdriver.common.by import By
 
     from infra.cli.console import build_console_app
@@ -64,20 +61,8 @@ def server(tmp_path_factory):
             os.environ.pop("TW_CONFIG_DIR")
         else:
             os.environ["TW_CONFIG_DIR"] = before
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                                        lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    with chrome.served(app) as url:
+        yield url
     store.close()
 
 

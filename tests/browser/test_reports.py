@@ -15,25 +15,16 @@ Skipped locally without /usr/bin/chromium; under CI=true a missing browser fails
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-webdriver = pytest.importorskip("selenium.webdriver")
-CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-if not (CHROMIUM.exists() and DRIVER.exists()):
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI=true but /usr/bin/chromium or /usr/bin/chromedriver is missing: "
-                    "apt-get install -y chromium chromium-driver", pytrace=False)
-    pytest.skip("no /usr/bin/chromium + /usr/bin/chromedriver (apt-get install chromium chromium-driver)",
-                allow_module_level=True)
+from tests.browser import chrome
 
-from selenium.webdriver.chrome.service import Service
+chrome.require()
+
 from selenium.webdriver.common.by import By
 
 from infra.local import run_report
@@ -53,21 +44,9 @@ END = datetime(2026, 1, 5, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def driver():
-    os.environ["SE_OFFLINE"] = "true"  # selenium-manager must never download a browser or driver
-    profile = tempfile.mkdtemp(prefix="tw-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1280,900", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=options)
-    browser.set_page_load_timeout(10)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    yield browser
-    browser.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chrome.browser(10) as browser:
+        yield browser
 
 
 def open_and_shoot(browser, page: Path, shot: str) -> str:
