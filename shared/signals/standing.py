@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
+from shared.config.loader import load_yaml_model
+from shared.errors import ConfigError
 from shared.ports import Store, Transaction
 from shared.risk.sizing import kelly_figures
 
@@ -50,20 +52,37 @@ class StandingConfig:
             raise ValueError(f"need 1 <= min_trades ({self.min_trades}) <= window_trades ({self.window_trades})")
 
 
+class _Gate(BaseModel):
+    """config/signals.yaml `standing_aside`, validated (ConfigError names file and field)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    window_trades: int = Field(30, ge=1)
+    min_trades: int = Field(10, ge=1)
+    reset_on_new_params: bool = True
+    enabled: bool = True
+
+
+class _SignalsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    standing_aside: _Gate = _Gate()
+
+
 def load_standing_config(config_dir: str | Path = "config") -> StandingConfig:
     """config/signals.yaml `standing_aside` (defaults when absent) + risk.yaml kelly_min_trades."""
     root = Path(config_dir)
-    raw = {}
+    gate = _Gate()
     if (root / "signals.yaml").is_file():
-        raw = (yaml.safe_load((root / "signals.yaml").read_text()) or {}).get("standing_aside") or {}
+        gate = load_yaml_model(root / "signals.yaml", _SignalsFile).standing_aside
     kelly = StandingConfig.kelly_min_trades
     if (root / "risk.yaml").is_file():
         from shared.risk.config import load_risk_config
 
         kelly = load_risk_config(root / "risk.yaml").sizing.kelly_min_trades
-    return StandingConfig(window_trades=int(raw.get("window_trades", 30)), min_trades=int(raw.get("min_trades", 10)),
-                          kelly_min_trades=kelly, reset_on_new_params=bool(raw.get("reset_on_new_params", True)),
-                          enabled=bool(raw.get("enabled", True)))
+    try:
+        return StandingConfig(window_trades=gate.window_trades, min_trades=gate.min_trades, kelly_min_trades=kelly,
+                              reset_on_new_params=gate.reset_on_new_params, enabled=gate.enabled)
+    except ValueError as exc:
+        raise ConfigError(f"{root / 'signals.yaml'}: standing_aside: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import pytest
 
 from shared.clock import SimulatedClock
 from shared.contracts import Bar, Command, Control, OptimizerRequest, Side, Signal, wrap
+from shared.errors import ConfigError
 from shared.handlers import signal
 from shared.signals import standing
 from shared.signals.standing import StandingConfig, paper_step, strategy_states, verdict
@@ -216,3 +217,16 @@ def test_with_the_gate_off_a_voter_trades_from_its_first_vote(store):
     assert (buy.side, buy.strategy) == (Side.BUY, "alpha") and [v.weight for v in buy.components] == [0.5]
     [sell] = feed.bar("100.10", 2)             # and it is still scored on paper: 10 - 15 = -5 bps
     assert sell.side is Side.SELL and store.get("strategy_state", "alpha")["outcomes"][0][0] == -5.0
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("standing_aside:\n  enabled: 'no'\n", "standing_aside.enabled"),   # a string, not a boolean
+    ("standing_aside:\n  min_trades: abc\n", "standing_aside.min_trades"),
+    ("standing_aside:\n  window_trades: 5\n  min_trades: 9\n", "min_trades (9) <= window_trades (5)"),
+    ("standing_aside:\n  nosuch: 1\n", "standing_aside.nosuch"),
+])
+def test_a_bad_gate_setting_is_a_config_error_naming_the_field(tmp_path, text, words):
+    (tmp_path / "signals.yaml").write_text(text)
+    with pytest.raises(ConfigError, match="signals.yaml") as err:
+        standing.load_standing_config(tmp_path)
+    assert words in str(err.value)
