@@ -20,7 +20,11 @@ path runs on top of the simulator's own dislocations; the updates that found an 
 opportunity are also reported on their own. Also: full scans (every pair and cycle).
 
     .venv/bin/python bench/hot_path.py                          # both sizes
-    .venv/bin/python bench/hot_path.py --venues 20 --symbols 50 [--updates 10000] [--seed 7] [--gc-freeze]
+    .venv/bin/python bench/hot_path.py --venues 20 --symbols 50 [--updates 10000] [--seed 7] [--gc-freeze | --gc-tuned]
+
+`--gc-freeze` only freezes what start-up left alive; `--gc-tuned` applies the executor's
+garbage-collector policy (runtime/executor/hotpath.py `tune_gc`: freeze, and young
+collections every 100,000 allocations), what `HotPath.start(gc_tuned=True)` does.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runtime.executor.books import BookCache
+from runtime.executor.hotpath import tune_gc
 from shared.adapters.ccxt.convert import to_book_snapshot
 from shared.clock import SimulatedClock
 from shared.config.venues import (
@@ -120,7 +125,7 @@ def raw_update(book) -> dict:
 
 
 def run(market: MarketConfig, label: str, updates: int, seed: int, plant_share: float, full_scans: int,
-        gc_freeze: bool = False) -> dict:
+        gc_freeze: bool = False, gc_tuned: bool = False) -> dict:
     cfg = load_executor_config()
     start = datetime(2026, 1, 5, tzinfo=UTC)
     t0 = time.perf_counter()
@@ -136,7 +141,9 @@ def run(market: MarketConfig, label: str, updates: int, seed: int, plant_share: 
     step = timedelta(seconds=sim.step_s)
     sim.advance(start + step)
     setup_s = time.perf_counter() - t0
-    if gc_freeze:  # what is alive after start-up is never traversed again by a full collection
+    if gc_tuned:  # the executor's policy after start-up (runtime/executor/hotpath.py)
+        tune_gc()
+    elif gc_freeze:  # what is alive after start-up is never traversed again by a full collection
         gc.collect()
         gc.freeze()
     decide_us, build_us, hit_us, found, misses, hits, planted = [], [], [], 0, 0, 0, 0
@@ -223,12 +230,19 @@ def main() -> None:
     ap.add_argument("--full-scans", type=int, default=50)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after start-up, as a service could")
+    ap.add_argument("--gc-tuned", action="store_true",
+                    help="the executor's gc policy after start-up (runtime/executor/hotpath.py tune_gc)")
     args = ap.parse_args()
     sizes = [(args.venues, args.symbols)] if args.venues and args.symbols else [(5, 3), (20, 50)]
+    default_gc = gc.get_threshold()
     for v, s in sizes:
         market = load_market_config() if (v, s) == (5, 3) else synthetic_market(v, s, args.seed)
         label = "config/venues.yaml" if (v, s) == (5, 3) else "synthetic"
-        report(run(market, label, args.updates, args.seed, args.plant, args.full_scans, args.gc_freeze))
+        report(run(market, label, args.updates, args.seed, args.plant, args.full_scans, args.gc_freeze,
+                   args.gc_tuned))
+        if args.gc_tuned:  # the next size starts from the default policy again, then tunes
+            gc.unfreeze()
+            gc.set_threshold(*default_gc)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from infra import cron
+from infra.local.equity import EquityCurve
 from infra.topology import Topology, load
 from shared.adapters.local.bus import InProcessBus
 from shared.adapters.local.secrets import EnvFileSecrets
@@ -124,8 +125,8 @@ class LocalPipeline:
             books=self.sim.book, clock=self.clock,
             fees_bps={v.name: Decimal(v.taker_fee_bps) for v in self.market.enabled_venues},
             latency_ms=self.sim.latency_ms, is_up=self.sim.is_up)
-        common = dict(store=self.store, clock=self.clock, bus=self.bus, secrets=self.secrets,
-                      config_dir=str(cfg.config_dir))
+        common = {"store": self.store, "clock": self.clock, "bus": self.bus, "secrets": self.secrets,
+                  "config_dir": str(cfg.config_dir)}
         self.deps = {
             "signal": signal.build_deps(**common, predictor=cfg.predictor),
             "risk": risk.RiskDeps(load_risk_config(cfg.config_dir / "risk.yaml"), self.clock, venues,
@@ -144,7 +145,7 @@ class LocalPipeline:
             for sub in self.topology.subscriptions_of(consumer):
                 self.bus.subscribe(sub.name, partial(self._deliver, consumer))
         self.bars_published = 0
-        self.equity_curve: list[tuple[str, Decimal]] = []
+        self.equity_curve = EquityCurve()  # (minute, total PnL) at the end of every minute
 
     # -- wiring ---------------------------------------------------------------------------
     def _arbitrage_engine(self):
@@ -262,7 +263,7 @@ class LocalPipeline:
             "venues": [v.name for v in self.market.enabled_venues], "crash": self.cfg.crash,
             "arbitrage": self.cfg.arbitrage, "predictor": self.cfg.predictor,
             "market_regime": self.cfg.market_regime})
-        self.equity_curve.append((at.isoformat(), self.trading_pnl()))
+        self.equity_curve.append(at, self.trading_pnl())
 
     def trading_pnl(self) -> Decimal:
         """Total PnL (change of NAV net of every cost: `shared.ledger.nav`), in the quote currency."""
@@ -281,7 +282,7 @@ class LocalPipeline:
         self.bus.drain()
 
     def run(self, on_minute: Callable[[int], None] | None = None) -> None:
-        minutes = int(round(self.cfg.hours * 60))
+        minutes = round(self.cfg.hours * 60)
         self.announce_start()
         for i in range(minutes):
             self.step_minute()

@@ -10,10 +10,17 @@ the outbox → `executions` publisher behind it.
   the hot path) plus the fills not yet booked there by the ledger.
 - `Publisher` publishes the outbox on `executions` (envelope id = execution id, so a
   retried publish is the same message), retrying a failed publish until it goes out.
+- `tune_gc()` is the process's garbage-collector policy for the hot path (what
+  `HotPath.start(gc_tuned=True)` applies once start-up is done, and bench/hot_path.py
+  `--gc-tuned` measures): what start-up left alive is frozen (never traversed again)
+  and young collections run every `GC_THRESHOLDS[0]` allocations instead of 700, so
+  fewer book updates pay for one (bench/hot_path.py at 5 x 3: build + decide CPU p99
+  about 420 -> 290 us).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -31,6 +38,16 @@ from shared.ports import Bus, Clock, Store
 
 log = logging.getLogger("tradewinds.executor.hotpath")
 EXECUTIONS_TOPIC = "executions"
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
+def tune_gc() -> None:
+    """Collect once, freeze what is alive (start-up's objects: config, caches, modules) and
+    raise the collection thresholds to `GC_THRESHOLDS`. Process-wide; call once, after
+    start-up."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class Inventory:
@@ -173,7 +190,10 @@ class HotPath:
             self.stats.executions += len(executions)
         return executions
 
-    def start(self) -> None:
+    def start(self, gc_tuned: bool = False) -> None:
+        """Start the hot-path thread; `gc_tuned`: apply `tune_gc()` first."""
+        if gc_tuned:
+            tune_gc()
         self._thread = threading.Thread(target=self._run, name="executor-hot-path", daemon=True)
         self._thread.start()
 

@@ -112,7 +112,7 @@ class Supervisor:
         await asyncio.to_thread(self._refresh)
         svc.reconciled = True
         self.publisher.start()
-        self.hot.start()
+        self.hot.start(gc_tuned=True)  # freeze start-up objects, rarer young collections
         self.trading = True
         self._spawn(self._every(self.refresh_s, self._refresh, wake=self._refresh_now), "gate-refresh")
         self._spawn(self._every(self.flush_s, self._flush), "write-behind")

@@ -75,6 +75,8 @@ class ArbitrageEngine:
         found = (self.scanner.scan_update(update[0], update[1], books, inventory, now) if update
                  else self.scanner.scan(books, inventory, now))
         out = Decisions(near_misses=list(found.near_misses))
+        if not found.opportunities:  # the common exit: nothing to check
+            return out
         if self.writer.saturated:  # backpressure: the store is behind, trade nothing new
             out.near_misses += [_miss(o, MissReason.RISK, now, "write-behind saturated: the store is behind")
                                 for o in found.opportunities]
@@ -132,6 +134,9 @@ class ArbitrageEngine:
 
     def _breakers_not_closed(self, opp: Opportunity) -> str:
         """The legs' venues whose breaker is open or half-open ("" when all are closed)."""
+        breakers = self.breakers
+        if all(breakers[leg.venue].state is BreakerState.CLOSED for leg in opp.legs):
+            return ""
         states = ((v, self.breakers[v].state) for v in sorted({leg.venue for leg in opp.legs}))
         return ", ".join(f"{v} {state.value}" for v, state in states if state is not BreakerState.CLOSED)
 

@@ -10,8 +10,10 @@ with its reason (fees, depth, inventory, stale_book) for the service to write be
 `scan_update` is the executor's per-book-update scan: only the pairs and cycles the book
 is in (`shared.execution.scan_index`), touches first. `rescan` searches one opportunity
 again on the books an earlier one of the same scan leaves. `worth_scanning` is the cheap
-pre-check on the touches alone (BookTop): no scan can trade when it is False. Pure: no
-store, no bus, no clock read (the caller passes `now`).
+pre-check on the touches alone (BookTop): no scan can trade when it is False. A cycle
+with no gross edge at the touches is found without a division
+(`shared.execution.scanner_touch`), everything past that as before. Pure: no store, no
+bus, no clock read (the caller passes `now`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from shared.execution.opportunity import (
 )
 from shared.execution.paper import walk_book
 from shared.execution.scan_index import BookIndex
+from shared.execution.scanner_touch import TouchBar
 from shared.execution.triangle import Cycle, Hop, hop_rate, marginal_amount, plan, touch_rate
 
 Books = Mapping[tuple[str, str], BookSnapshot]
@@ -59,6 +62,7 @@ class Scanner:
         self._need = ONE + cfg.min_edge_bps / BPS
         self._floor_ge0 = cfg.near_miss_floor_bps >= 0  # then a bid <= the ask is not even a near miss
         self.index = BookIndex(self.venues_of, self.cycles)
+        self._bar = TouchBar(cfg.near_miss_floor_bps, self.cycles)
 
     @classmethod
     def from_market(cls, market: MarketConfig, cfg: ArbitrageConfig) -> Scanner:
@@ -223,6 +227,8 @@ class Scanner:
 
     # -- triangular -----------------------------------------------------------------------
     def triangle(self, cycle: Cycle, books: Books, inv: Inventory, now, marks=None):
+        if self._bar.below(cycle, books):  # the common exit, without dividing: see scanner_touch
+            return None
         fee = self.fee[cycle.venue]
         gross_rate = touch_rate(cycle, books, ZERO)
         if gross_rate is None:

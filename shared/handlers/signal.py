@@ -20,6 +20,12 @@ The regime gate (shared/signals/regime.py): the window's regime (trend, range, h
 None under 60 bars) is computed once per bar and kept in the window doc (`regime`); a strategy
 whose YAML `regimes:` does not list it votes flat (on paper too) and is treated as standing
 aside for that bar: weight counted as abstaining, and a long it opened is closed.
+
+Speed (the replay runs this for every bar): each strategy computes its last bar's vote only
+(`latest_vote`: exactly the vectorised series' last element), the regime reads the window
+once, and the process keeps each window's OHLCV arrays with the rows they came from, so a
+bar whose stored rows are those shifts the arrays by one instead of rebuilding them (any
+other rows, e.g. another instance's or a resumed run's, are converted afresh).
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ from shared.strategies.registry import get_plugin, latest_vote
 
 log = logging.getLogger("tradewinds.signal")
 WINDOW = 240
+_ARRAYS: dict[str, tuple[list, np.ndarray]] = {}  # per window key: its last rows, as (5, n) OHLCV
+_ARRAYS_MAX = 512
 PERF_DECAY = 0.999  # per bar: about a day of memory on 1-minute bars
 
 
@@ -157,7 +165,7 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
     rows = (rows + [[bar.open_time.isoformat(), float(bar.open), float(bar.high), float(bar.low),
                      float(bar.close), float(bar.volume)]])[-WINDOW:]
     perf = _score_previous_votes(doc, prev_close, float(bar.close))
-    arrays = BarArrays(*(np.array([r[i] for r in rows], dtype=np.float64) for i in range(1, 6)))
+    arrays = _window_arrays(key, doc["bars"], rows)
     weights, weights_version = _weights(tx, deps)
     regime = detect_regime(arrays)  # a strategy with `regimes:` not listing it votes flat, abstaining
     votes: list[Vote] = []
@@ -189,7 +197,8 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
     live = _gate(tx, doc, votes, versions, bar, deps)
     live.update({s.name: False for s in deps.strategies if s.name in live and not s.votes_in(regime)})
     abstaining = sum(v.weight for v in votes if not live[v.voter])  # they count as flat
-    votes = [v if live[v.voter] else v.model_copy(update={"weight": 0.0}) for v in votes]  # paper votes
+    votes = [v if live[v.voter] else Vote(voter=v.voter, side=v.side, confidence=v.confidence, weight=0.0)
+             for v in votes]  # paper votes
     doc.update(bars=rows, perf=perf, regime=regime,
                last_votes={v.voter: (v.side.sign if v.side else 0) * v.confidence for v in votes})
     decision = consensus(votes, threshold=deps.threshold, abstaining=abstaining)
@@ -208,6 +217,26 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
         out.append(Signal(strategy=owner, side=Side.SELL, confidence=1.0, **common))
     tx.put("windows", key, doc)
     return out
+
+
+def _window_arrays(key: str, before: list, rows: list) -> BarArrays:
+    """The window's rows as arrays. The process keeps, per window, the rows it converted last
+    and their (5, n) matrix: when the stored rows before this bar equal those (another
+    instance, store, retried transaction or resumed run makes them differ), the new matrix
+    is the kept one shifted by this bar, else it is built from the rows: the same floats."""
+    kept = _ARRAYS.get(key)
+    if kept is not None and kept[0] == before:
+        drop = len(before) + 1 - len(rows)
+        matrix = np.empty((5, len(rows)))
+        matrix[:, :-1] = kept[1][:, drop:]
+        matrix[:, -1] = rows[-1][1:6]
+    else:
+        matrix = np.array([r[1:6] for r in rows], dtype=np.float64).T.copy()
+        if len(_ARRAYS) >= _ARRAYS_MAX:
+            _ARRAYS.clear()
+    matrix.flags.writeable = False  # kept for the next bar: no strategy may write into it
+    _ARRAYS[key] = (rows, matrix)
+    return BarArrays(*matrix)
 
 
 def _leader(decision: Consensus) -> str:

@@ -22,7 +22,7 @@ from shared.config.venues import MarketConfig
 from shared.contracts import Bar, BookSnapshot, BookTop
 from shared.errors import ExchangeUnavailable
 from shared.market.bars import block_bars
-from shared.market.depth import QuotePoint, book_snapshot, book_top
+from shared.market.depth import QuotePoint, book_snapshot, book_top, top_of, touches
 from shared.market.latent import LatentBlock, LatentProcess, stream
 from shared.market.microstructure import Dislocation, PairProcess, PairRaw
 from shared.market.quotes import PairQuotes, derive
@@ -40,6 +40,7 @@ class _Block:
         self.raws = raws
         self.tail = tail                      # latent log prices of the steps just before
         self.quotes: dict[tuple[str, str], PairQuotes] = {}
+        self.touches: dict[tuple[str, str], list] = {}  # per pair: depth.touches rows, when first read
 
 
 class MarketSimulator:
@@ -139,6 +140,7 @@ class MarketSimulator:
                 logp[:, a] += offset
                 overlays[asset] = offset
         cfg = self.config
+        block.touches = {}
         for venue, symbol in self.pairs:
             base, _, quote = symbol.partition("/")
             bi = self.latent.index(base)
@@ -223,24 +225,46 @@ class MarketSimulator:
         return count
 
     # -- reading the market -----------------------------------------------------------------
-    def _current(self, venue: str, symbol: str) -> QuotePoint:
+    def _held_point(self, venue: str, symbol: str) -> QuotePoint | None:
+        """The quote a stale venue still shows (None: the current step's); raises for an
+        unknown venue or symbol and a venue in an outage."""
         self._known(venue)
         if (venue, symbol) not in self._pair_proc:
             raise KeyError(f"{venue} does not list {symbol}")
-        if self.schedule.is_out(venue, self.now.timestamp()):
+        now_s = self.now.timestamp()
+        if self.schedule.is_out(venue, now_s):
             raise ExchangeUnavailable(f"{venue} is unavailable (simulated outage)")
-        window = self.schedule.stale_window(venue, self.now.timestamp())
+        window = self.schedule.stale_window(venue, now_s)
         if window is not None and (venue, window) in self._held:
             return self._held[(venue, window)][symbol]
-        return self._point(venue, symbol, self._step)
+        return None
+
+    def _current(self, venue: str, symbol: str) -> QuotePoint:
+        held = self._held_point(venue, symbol)
+        return held if held is not None else self._point(venue, symbol, self._step)
 
     def top(self, venue: str, symbol: str) -> BookTop:
-        point = self._current(venue, symbol)
-        key = (venue, symbol, point.step)
+        """The touch now, as `book().top()` would give it, without building the book: from
+        the block's touches (`depth.touches`, all its steps at once) unless the venue shows
+        a held (stale) book."""
+        held = self._held_point(venue, symbol)
+        step = self._step if held is None else held.step
+        key = (venue, symbol, step)
         top = self._tops.get(key)
         if top is None:
             price, lot = self._grids[symbol]
-            top = self._tops[key] = book_top(venue, symbol, point, price, lot)
+            if held is not None:
+                top = self._tops[key] = book_top(venue, symbol, held, price, lot)
+                return top
+            block = self._block(step // self.block_steps)
+            ticks = block.touches.get((venue, symbol))
+            if ticks is None:
+                q = block.quotes[(venue, symbol)]
+                ticks = block.touches[(venue, symbol)] = touches(
+                    q.mid, q.half_spread, q.bid_size, q.ask_size, price, lot).tolist()
+            bid, ask, bid_lots, ask_lots = ticks[step % self.block_steps]
+            top = self._tops[key] = top_of(venue, symbol, self._step_time(step), bid, ask, bid_lots,
+                                           ask_lots, price, lot)
         return top
 
     def book(self, venue: str, symbol: str) -> BookSnapshot:

@@ -3,13 +3,18 @@ market simulator when no history covers the window.
 
 Symbols are aligned on their common open times (a gap in one symbol drops that minute
 from all), so every symbol's arrays share one clock and one walk-forward split.
+
+Simulated windows are generated a day at a time and kept as float arrays, never as a
+window of Bar messages (weeks of 1-minute Bars with Decimal prices are ~100 MB; their
+arrays ~2 MB): the last few windows are cached (the night's jobs share one) as arrays,
+and a cache hit hands out copies.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -19,8 +24,10 @@ from shared.optimize.config import HistoryConfig
 from shared.ports import BarHistory
 from shared.strategies.base import BarArrays
 
-_SIM_CACHE: OrderedDict[tuple, list[Bar]] = OrderedDict()
+_SIM_CACHE: OrderedDict[tuple, tuple[BarArrays, ...]] = OrderedDict()
 _SIM_CACHE_SIZE = 4
+_CHUNK = timedelta(days=1)  # Bars alive at once while a window is generated: a day's
+_FIELDS = ("open", "high", "low", "close", "volume")
 
 
 def expected_bars(start: datetime, end: datetime) -> int:
@@ -41,24 +48,75 @@ def align(per_symbol: Sequence[Sequence[Bar]]) -> list[BarArrays]:
     return out
 
 
+def _align_arrays(per_symbol: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[BarArrays]:
+    """`align` of (open times as epoch µs, rows of OHLCV floats) per symbol: the same arrays."""
+    if not per_symbol:
+        return []
+    common = per_symbol[0][0]
+    for times, _ in per_symbol[1:]:
+        common = np.intersect1d(common, times)
+    out = []
+    for times, rows in per_symbol:
+        keep = np.isin(times, common)
+        order = np.argsort(times[keep], kind="stable")  # as sorted(): ties keep their order
+        kept = rows[keep][order]
+        out.append(BarArrays(*(kept[:, i].copy() for i in range(5))))
+    return out
+
+
+def _simulator(market: MarketConfig, venue: str, symbols: Sequence[str], start: datetime,
+               seed: int, update_s: float):
+    from shared.market.simulator import MarketSimulator
+
+    v = market.venue(venue).model_copy(update={"symbols": list(symbols), "enabled": True})
+    m = market.model_copy(update={"venues": [v], "triangles": []})
+    return MarketSimulator(m, seed=seed, start=start, update_interval_s=update_s)
+
+
 def simulated(market: MarketConfig, venue: str, symbols: Sequence[str], start: datetime,
               end: datetime, seed: int, update_s: float) -> list[list[Bar]]:
     """1-minute bars from a seeded simulator restricted to one venue and these symbols."""
-    from shared.market.simulator import MarketSimulator
+    bars = _simulator(market, venue, symbols, start, seed, update_s).advance(end)
+    return [[b for b in bars if b.symbol == s and start <= b.open_time < end] for s in symbols]
 
+
+def simulated_arrays(market: MarketConfig, venue: str, symbols: Sequence[str], start: datetime,
+                     end: datetime, seed: int, update_s: float) -> list[BarArrays]:
+    """`align(simulated(...))`, generated a day at a time (the simulator's bars do not
+    depend on how it is stepped) and cached as arrays; a fresh copy for every caller."""
     key = (venue, tuple(symbols), start, end, seed, update_s)
-    bars = _SIM_CACHE.get(key)
-    if bars is None:
-        v = market.venue(venue).model_copy(update={"symbols": list(symbols), "enabled": True})
-        m = market.model_copy(update={"venues": [v], "triangles": []})
-        sim = MarketSimulator(m, seed=seed, start=start, update_interval_s=update_s)
-        bars = sim.advance(end)
-        _SIM_CACHE[key] = bars
+    cached = _SIM_CACHE.get(key)
+    if cached is None:
+        sim = _simulator(market, venue, symbols, start, seed, update_s)
+        times: dict[str, list[np.ndarray]] = {s: [] for s in symbols}
+        rows: dict[str, list[np.ndarray]] = {s: [] for s in symbols}
+        at = start
+        while at < end:
+            at = min(at + _CHUNK, end)
+            chunk = sim.advance(at)
+            for s in symbols:
+                kept = [b for b in chunk if b.symbol == s and start <= b.open_time < end]
+                arrays = BarArrays.from_bars(kept)
+                times[s].append(np.array([_micros(b.open_time) for b in kept], dtype=np.int64))
+                rows[s].append(np.column_stack([getattr(arrays, f) for f in _FIELDS]))
+        cached = tuple(_align_arrays([
+            (np.concatenate(times[s]) if times[s] else np.zeros(0, dtype=np.int64),
+             np.concatenate(rows[s]) if rows[s] else np.zeros((0, 5)))
+            for s in symbols]))
+        _SIM_CACHE[key] = cached
         while len(_SIM_CACHE) > _SIM_CACHE_SIZE:
             _SIM_CACHE.popitem(last=False)
     else:
         _SIM_CACHE.move_to_end(key)
-    return [[b for b in bars if b.symbol == s and start <= b.open_time < end] for s in symbols]
+    return [BarArrays(*(getattr(a, f).copy() for f in _FIELDS)) for a in cached]
+
+
+def _micros(at: datetime) -> int:
+    delta = at - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def window_bars(*, history: BarHistory | None, market: MarketConfig, venue: str,
@@ -73,5 +131,5 @@ def window_bars(*, history: BarHistory | None, market: MarketConfig, venue: str,
             return align(stored), f"history ({got} of {want} bars)"
         if cfg.source == "parquet":
             return align(stored), f"history covers only {got} of {want} bars"
-    sim = simulated(market, venue, symbols, start, end, cfg.simulator_seed, cfg.simulator_update_s)
-    return align(sim), f"simulator (seed {cfg.simulator_seed})"
+    sim = simulated_arrays(market, venue, symbols, start, end, cfg.simulator_seed, cfg.simulator_update_s)
+    return sim, f"simulator (seed {cfg.simulator_seed})"

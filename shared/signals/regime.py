@@ -18,6 +18,8 @@ Fewer than `min_bars` (60) bars: no regime (None), and a strategy that requires 
 
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,15 +51,26 @@ class RegimeReading:
 
 def atr(bars: BarArrays, period: int) -> np.ndarray:
     """Wilder's average true range per bar (the first `period - 1` are NaN)."""
+    out = np.full(len(bars), np.nan)
+    if len(bars) >= period:
+        out[period - 1:] = _smoothed_range(bars, period)
+    return out
+
+
+def _smoothed_range(bars: BarArrays, period: int) -> list[float]:
+    """`atr` from index `period - 1` on (empty when shorter), as Python floats: the
+    recursion's IEEE operations are the same on floats as on numpy scalars, only faster."""
     prev = np.concatenate([[bars.close[0]], bars.close[:-1]])
     tr = np.maximum(bars.high, prev) - np.minimum(bars.low, prev)
-    out = np.full(len(tr), np.nan)
     if len(tr) < period:
-        return out
-    out[period - 1] = tr[:period].mean()
-    for i in range(period, len(tr)):
-        out[i] = out[i - 1] + (tr[i] - out[i - 1]) / period
-    return out
+        return []
+    value = float(np.add.reduce(tr[:period]) / period)  # ndarray.mean: sum / count
+    smoothed = [value]
+    append = smoothed.append
+    for x in tr[period:].tolist():
+        value = value + (x - value) / period
+        append(value)
+    return smoothed
 
 
 def efficiency_ratio(close: np.ndarray, step: int = 1) -> float:
@@ -71,11 +84,14 @@ def read(bars: BarArrays, t: RegimeThresholds = RegimeThresholds()) -> RegimeRea
     """The regime of the window's last bar, with the measures behind it."""
     if len(bars) < t.min_bars:
         return RegimeReading(None, 0.0, 0.0, 0.0)
-    values = atr(bars, t.atr_period)
-    values = values[np.isfinite(values)]
-    now, median = values[-1], float(np.median(values))
-    pct = float((values <= now).mean())
-    ratio = float(now / median) if median > 0 else 0.0
+    finite = _smoothed_range(bars, t.atr_period)
+    if finite and not math.isfinite(finite[-1]):  # a NaN or inf stays to the end: else all are finite
+        finite = [v for v in finite if math.isfinite(v)]
+    now, values, size = finite[-1], sorted(finite), len(finite)
+    half = size // 2  # np.median: the middle value, or the mean of the middle two
+    median = values[half] if size % 2 else (values[half - 1] + values[half]) / 2
+    pct = bisect.bisect_right(values, now) / size  # the share at or below the current ATR
+    ratio = now / median if median > 0 else 0.0
     er = efficiency_ratio(bars.close[-t.er_bars:], t.er_step)
     if pct >= t.high_vol_percentile and ratio >= t.high_vol_ratio:
         label = HIGH_VOL

@@ -121,6 +121,24 @@ def ramp(excess: np.ndarray, scale: float) -> np.ndarray:
     return 1.0 - 0.5 * np.exp(-np.maximum(excess, 0.0) / scale)
 
 
+def ramp_last(excess: float, scale: float) -> float:
+    """`ramp` of one value, the very same float as `ramp` gives it inside an array (the same
+    numpy exp on a one-element array; NaN stays NaN)."""
+    if not scale > 0:
+        raise ValueError(f"confidence scale must be > 0, got {scale}")
+    return float(1.0 - 0.5 * np.exp(-np.maximum(np.array([excess], dtype=np.float64), 0.0) / scale)[0])
+
+
+def last_vote(buy: bool, sell: bool, confidence: float) -> tuple[int, float]:
+    """`VoteSeries.from_conditions` for one bar past the warm-up: (side, confidence) as the
+    series would hold them at that bar (flat when both or neither fire, or the confidence
+    is not finite)."""
+    if not math.isfinite(confidence):
+        return FLAT, 0.0
+    side = int(bool(buy)) - int(bool(sell))
+    return (side, min(max(confidence, 0.0), 1.0)) if side != FLAT else (FLAT, 0.0)
+
+
 def as_int(params: Mapping[str, float], name: str, low: int = 1) -> int:
     """An integer parameter (YAML kind: int); rejects non-integral or too-small values."""
     problem = int_problem(params, name, low)
@@ -151,6 +169,12 @@ class Strategy(Protocol):
     are computed from, one value per bar under the same rule as the votes (index t uses
     bars[: t + 1] only). The bias checks (shared/research/bias.py) compare them as well
     as the votes; read them through `indicators_of`.
+
+    Optional hook `latest(bars, params) -> (side, confidence)`: the vote of the last bar
+    only, for a window longer than `warmup` (the live signal step, `registry.latest_vote`).
+    It must equal `votes(bars, params)` at [-1] exactly, float for float (the built-in ones
+    do the same arithmetic on the same values, only for the last bar; proven over random
+    series in tests/unit/test_signal_fast_votes.py).
     """
 
     name: str

@@ -14,7 +14,17 @@ from typing import ClassVar
 
 import numpy as np
 
-from shared.strategies.base import BarArrays, VoteSeries, as_int, int_problem, merged, ramp
+from shared.strategies.base import (
+    FLAT,
+    BarArrays,
+    VoteSeries,
+    as_int,
+    int_problem,
+    last_vote,
+    merged,
+    ramp,
+    ramp_last,
+)
 from shared.strategies.indicators import rolling_max_prior, rolling_min_prior
 
 _WIDTH_SCALE = 0.10  # a break by 10 % of the channel width reads confidence 0.82
@@ -57,3 +67,22 @@ class Breakout:
             buy, sell = close > upper, close < lower
         confidence = ramp(excess, _WIDTH_SCALE)
         return VoteSeries.from_conditions(buy, sell, confidence, warmup=lookback)
+
+    def latest(self, bars: BarArrays, params: Mapping[str, float]) -> tuple[int, float]:
+        """`votes(bars, params)` at the last bar: the channel of the `lookback` bars before
+        it (a max/min is exact whatever the order), then the same arithmetic."""
+        p = merged(self.defaults, params)
+        lookback, buffer = as_int(p, "lookback"), p["buffer"]
+        if not 0 <= buffer < 1:
+            raise ValueError(f"params.buffer: must be in [0, 1), got {buffer}")
+        if len(bars) <= lookback:
+            return FLAT, 0.0
+        top = np.maximum.reduce(bars.high[-1 - lookback: -1])
+        bottom = np.minimum.reduce(bars.low[-1 - lookback: -1])
+        upper, lower = top * (1 + buffer), bottom * (1 - buffer)
+        close = bars.close[-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            width = np.maximum(top - bottom, 1e-12 * np.abs(close))
+            excess = np.maximum(close - upper, lower - close) / width
+            buy, sell = close > upper, close < lower
+        return last_vote(buy, sell, ramp_last(excess, _WIDTH_SCALE))

@@ -13,8 +13,18 @@ from typing import ClassVar
 
 import numpy as np
 
-from shared.strategies.base import BarArrays, VoteSeries, as_int, int_problem, merged, ramp
+from shared.strategies.base import (
+    BarArrays,
+    VoteSeries,
+    as_int,
+    int_problem,
+    last_vote,
+    merged,
+    ramp,
+    ramp_last,
+)
 from shared.strategies.indicators import rolling_mean_std
+from shared.strategies.indicators_last import window_moments_last
 
 _MIN_REL_STD = 1e-8  # below this (relative to price) the window is treated as flat
 
@@ -57,3 +67,17 @@ class MeanReversion:
             z = np.where(usable, (close - mean) / std, 0.0)
         confidence = ramp(np.abs(z) - entry, 1.0)
         return VoteSeries.from_conditions(z < -entry, z > entry, confidence, warmup=window - 1)
+
+    def latest(self, bars: BarArrays, params: Mapping[str, float]) -> tuple[int, float]:
+        """`votes(bars, params)` at the last bar: the window's mean and spread as
+        `rolling_mean_std` computes them there (`window_moments_last`), then the same z."""
+        p = merged(self.defaults, params)
+        window, entry = as_int(p, "window", low=2), p["entry"]
+        if not entry > 0:
+            raise ValueError(f"params.entry: must be > 0, got {entry}")
+        mean, ssd = window_moments_last(bars.close, window)
+        mean, std = np.float64(mean), np.sqrt(np.float64(ssd) / window)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            usable = std > _MIN_REL_STD * np.abs(mean)
+            z = (bars.close[-1] - mean) / std if usable else np.float64(0.0)
+        return last_vote(z < -entry, z > entry, ramp_last(np.abs(z) - entry, 1.0))

@@ -12,7 +12,17 @@ from typing import ClassVar
 
 import numpy as np
 
-from shared.strategies.base import BarArrays, VoteSeries, as_int, int_problem, merged, ramp
+from shared.strategies.base import (
+    FLAT,
+    BarArrays,
+    VoteSeries,
+    as_int,
+    int_problem,
+    last_vote,
+    merged,
+    ramp,
+    ramp_last,
+)
 from shared.strategies.indicators import rate_of_change
 
 
@@ -46,3 +56,17 @@ class Momentum:
             buy, sell = roc > threshold, roc < -threshold
         confidence = ramp(np.abs(roc) - threshold, threshold)
         return VoteSeries.from_conditions(buy, sell, confidence, warmup=lookback)
+
+    def latest(self, bars: BarArrays, params: Mapping[str, float]) -> tuple[int, float]:
+        """`votes(bars, params)` at the last bar: the same arithmetic on close[-1] and
+        close[-1 - lookback] only."""
+        p = merged(self.defaults, params)
+        lookback, threshold = as_int(p, "lookback"), p["threshold"]
+        if not threshold > 0:
+            raise ValueError(f"params.threshold: must be > 0, got {threshold}")
+        close = bars.close
+        if len(close) <= lookback:
+            return FLAT, 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roc = close[-1] / close[-1 - lookback] - 1.0
+        return last_vote(roc > threshold, roc < -threshold, ramp_last(np.abs(roc) - threshold, threshold))

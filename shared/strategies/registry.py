@@ -40,14 +40,20 @@ def latest_vote(
     plugin: Strategy | str, bars: BarArrays, params: Mapping[str, float]
 ) -> tuple[Side | None, float]:
     """The vote of the last bar in `bars`: (side, confidence), or (None, 0.0) while the
-    window is shorter than the warm-up or the strategy is flat."""
+    window is shorter than the warm-up or the strategy is flat. A plugin's optional
+    `latest(bars, params)` computes the last bar only (exactly `votes(bars, params)[-1]`);
+    without it the whole series is computed and its last element taken."""
     plugin = get_plugin(plugin) if isinstance(plugin, str) else plugin
     if len(bars) <= plugin.warmup(params):
         return None, 0.0
-    series = plugin.votes(bars, params)
-    side = int(series.side[-1])
+    fast = getattr(plugin, "latest", None)
+    if fast is not None:
+        side, confidence = fast(bars, params)
+    else:
+        series = plugin.votes(bars, params)
+        side, confidence = int(series.side[-1]), float(series.confidence[-1])
     if side == LONG:
-        return Side.BUY, float(series.confidence[-1])
+        return Side.BUY, confidence
     if side == SHORT:
-        return Side.SELL, float(series.confidence[-1])
+        return Side.SELL, confidence
     return None, 0.0

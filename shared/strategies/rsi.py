@@ -14,8 +14,18 @@ from typing import ClassVar
 
 import numpy as np
 
-from shared.strategies.base import BarArrays, VoteSeries, as_int, int_problem, merged, ramp
+from shared.strategies.base import (
+    BarArrays,
+    VoteSeries,
+    as_int,
+    int_problem,
+    last_vote,
+    merged,
+    ramp,
+    ramp_last,
+)
 from shared.strategies.indicators import rsi
+from shared.strategies.indicators_last import rsi_last
 
 _POINTS_SCALE = 10.0
 
@@ -60,3 +70,15 @@ class Rsi:
         excess = np.where(buy, low - value, value - high)
         confidence = ramp(excess, _POINTS_SCALE)
         return VoteSeries.from_conditions(buy, sell, confidence, warmup=period)
+
+    def latest(self, bars: BarArrays, params: Mapping[str, float]) -> tuple[int, float]:
+        """`votes(bars, params)` at the last bar: Wilder's recursion over the same window
+        (`rsi_last`: the same value `rsi` gives there), then the same levels."""
+        p = merged(self.defaults, params)
+        period = as_int(p, "period", low=2)
+        low, high = p["oversold"], p["overbought"]
+        if not 0 < low < high < 100:
+            raise ValueError(f"params: need 0 < oversold ({low}) < overbought ({high}) < 100")
+        value = np.float64(rsi_last(bars.close, period))
+        buy, sell = value < low, value > high
+        return last_vote(buy, sell, ramp_last(low - value if buy else value - high, _POINTS_SCALE))

@@ -3,10 +3,11 @@ create-if-absent. File-backed by default so a run can be inspected and resumed;
 `:memory:` for tests.
 
 `write_behind=True` is the replay's mode (infra/local/pipeline.py), built for speed: a
-commit lands in memory (documents kept as the plain Python values their JSON would decode
-to, so nothing is encoded or decoded per step) and the file is written in one SQLite
-transaction per `flush_docs` changed documents, by `flush()`, and at `close()` (or when the
-store is garbage-collected or the process exits). Reads see every commit; a query decodes
+commit lands in memory (documents kept frozen, as the plain Python values their JSON would
+decode to: shared/adapters/local/sqlite_docs.py; nothing is encoded or decoded per step, a
+put copies what it is given and a read copies what it returns) and the file is written in
+one SQLite transaction per `flush_docs` changed documents, by `flush()`, and at `close()`
+(or when the store is garbage-collected or the process exits). Reads see every commit; a query decodes
 only the documents its string comparisons can match (pre-filtered in SQL on an index of
 the field, made at its first query), so querying a collection that grows with the run
 (near misses since an hour ago) stays cheap. The file always
@@ -27,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.local.sqlite_docs import plain, prefilter
+from shared.adapters.local.sqlite_docs import freeze, plain, prefilter, thaw  # noqa: F401 (plain: re-exported)
 from shared.adapters.query import select
 from shared.ports import Document, Where
 
@@ -68,7 +69,7 @@ class SqliteTransaction:
             data = self._writes[key]
             if data is _DELETED:
                 return None
-            return plain(data) if self._store is not None else json.loads(data)
+            return thaw(data) if self._store is not None else json.loads(data)
         if self._store is not None:
             return self._store._cached(collection, doc_id)
         return SqliteStore._read(self._conn, collection, doc_id)
@@ -78,7 +79,7 @@ class SqliteTransaction:
 
     def put(self, collection: str, doc_id: str, data: Document) -> None:
         # copied once, at put time: later changes to `data` cannot leak into the store
-        self._writes[(collection, doc_id)] = plain(data) if self._store is not None else _encode(data)
+        self._writes[(collection, doc_id)] = freeze(data) if self._store is not None else _encode(data)
 
     def delete(self, collection: str, doc_id: str) -> None:
         self._writes[(collection, doc_id)] = _DELETED
@@ -150,8 +151,8 @@ class SqliteStore:
             data = self._clean.get(key, None)
             if data is None:
                 found = self._read(self._conn, collection, doc_id)
-                data = self._clean[key] = _ABSENT if found is None else found
-        return None if data is _ABSENT or data is _DELETED else plain(data)
+                data = self._clean[key] = _ABSENT if found is None else freeze(found)
+        return None if data is _ABSENT or data is _DELETED else thaw(data)
 
     def _apply(self, writes: dict[tuple[str, str], Any]) -> None:
         for key, data in writes.items():
@@ -226,7 +227,7 @@ class SqliteStore:
         for doc_id in newer:
             data = self._dirty[(collection, doc_id)]
             if data is not _DELETED:
-                docs.append((doc_id, plain(data)))
+                docs.append((doc_id, thaw(data)))
         return docs
 
     def collections(self) -> list[str]:
