@@ -196,7 +196,8 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
                        "votes": counts["votes"] + len(votes)}
     live = _gate(tx, doc, votes, versions, bar, deps)
     live.update({s.name: False for s in deps.strategies if s.name in live and not s.votes_in(regime)})
-    abstaining = sum(v.weight for v in votes if not live[v.voter])  # they count as flat
+    # weight 0 leaves the decision to the live voters; `dilute` counts them as flat instead
+    abstaining = sum(v.weight for v in votes if not live[v.voter]) if deps.standing.dilute else 0.0
     votes = [v if live[v.voter] else Vote(voter=v.voter, side=v.side, confidence=v.confidence, weight=0.0)
              for v in votes]  # paper votes
     doc.update(bars=rows, perf=perf, regime=regime,

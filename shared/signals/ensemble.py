@@ -1,10 +1,12 @@
 """The ensemble decision: weighted consensus of the voters (strategies and the LSTM).
 
 For each side, score = sum(confidence * weight over voters on that side) divided by
-sum(weight over ALL voters with weight > 0), flat voters included: a voter with no opinion
-dilutes the decision rather than being ignored. `abstaining` adds the weight of voters that
-stand aside (shared/signals/standing.py: they vote on paper with weight 0) to that sum: they
-count as flat, so a lone live voter is not promoted to the whole ensemble's conviction. The ensemble acts only when the leading
+sum(weight over ALL voters with weight > 0), flat voters included: a live voter with no
+opinion dilutes the decision rather than being ignored. A voter that stands aside
+(shared/signals/standing.py) or whose regime gate is closed votes on paper with weight 0 and
+is left out: the live voters decide. `abstaining` adds weight that counts as flat anyway
+(config/signals.yaml `dilute: true` passes the weight of the voters standing aside, so a lone
+live voter needs the whole ensemble's conviction). The ensemble acts only when the leading
 side's score is strictly ABOVE the threshold (default 0.60): a score of exactly 0.60 does
 not act. Scores within 1e-9 of the threshold count as equal to it, so float noise such as
 0.1 + 0.2 cannot tip a boundary case into a trade. Voter names are free (strategy instance

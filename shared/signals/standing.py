@@ -46,6 +46,7 @@ class StandingConfig:
     kelly_min_trades: int = 20
     reset_on_new_params: bool = True
     enabled: bool = True  # False: every voter trades with its weight (still scored on paper)
+    dilute: bool = False  # True: a voter standing aside counts as flat in the consensus
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_trades <= self.window_trades:
@@ -60,6 +61,7 @@ class _Gate(BaseModel):
     min_trades: int = Field(10, ge=1)
     reset_on_new_params: bool = True
     enabled: bool = True
+    dilute: bool = False
 
 
 class _SignalsFile(BaseModel):
@@ -80,7 +82,8 @@ def load_standing_config(config_dir: str | Path = "config") -> StandingConfig:
         kelly = load_risk_config(root / "risk.yaml").sizing.kelly_min_trades
     try:
         return StandingConfig(window_trades=gate.window_trades, min_trades=gate.min_trades, kelly_min_trades=kelly,
-                              reset_on_new_params=gate.reset_on_new_params, enabled=gate.enabled)
+                              reset_on_new_params=gate.reset_on_new_params, enabled=gate.enabled,
+                              dilute=gate.dilute)
     except ValueError as exc:
         raise ConfigError(f"{root / 'signals.yaml'}: standing_aside: {exc}") from None
 

@@ -84,10 +84,23 @@ def test_the_figures_hold_real_trades(parities):
     assert all(p.comparison.signals_replay > 0 for p in parities.values()), figures
 
 
+def fast_momentum(into: Path) -> Path:
+    """config/ copied with the momentum instances as fast as they once shipped (10-bar rate of
+    change over 0.35 % / 0.25 %): a few signals an hour, so three hours show the cases below."""
+    config = shutil.copytree("config", into / "config")
+    path = config / "strategies" / "momentum.yaml"
+    items = yaml.safe_load(path.read_text())
+    for item, threshold in zip(items, (0.0035, 0.0025), strict=True):
+        item["params"]["lookback"].update(value=10, safe_min=5, safe_max=30)
+        item["params"]["threshold"]["value"] = threshold
+    path.write_text(yaml.safe_dump(items, sort_keys=False))
+    return config
+
+
 def test_trades_the_risk_step_refuses_are_differences_with_the_audits_reason(tmp_path):
     # risk.yaml trading_window ends at 02:09 UTC: from 02:10 the risk step denies every signal
     # (closing ones too: the positions it opened stay open), the backtest knows no window
-    config = shutil.copytree("config", tmp_path / "config")
+    config = fast_momentum(tmp_path)
     risk = yaml.safe_load((config / "risk.yaml").read_text())
     risk["limits"]["trading_window"] = {"start": "00:00", "end": "02:09"}
     (config / "risk.yaml").write_text(yaml.safe_dump(risk))
@@ -118,7 +131,8 @@ def test_an_exit_the_venue_could_not_fill_is_a_fill_difference_and_the_position_
     # seed 2, coinbase ETH/BTC: the 02:28 SELL goes out as an IOC limit 10 bps under the close
     # (config/executor.yaml ioc_limit_bps) and coinbase's bids stand below it: cancelled.
     # The replay stays long; its 02:50 BUY adds to that position, the backtest's opens anew.
-    p = run_parity("momentum_ethbtc", HOURS, 2, Path("config"), workdir=tmp_path, venues=["coinbase"])
+    p = run_parity("momentum_ethbtc", HOURS, 2, fast_momentum(tmp_path), workdir=tmp_path / "work",
+                   venues=["coinbase"])
     explained_trip_by_trip(p)
     c = p.comparison
     assert [(d.bar_time.strftime("%H:%M"), d.side, d.what, d.only_in, d.cause) for d in c.differences] == [

@@ -216,10 +216,10 @@ def spec(name: str, regimes: list[str] | None, conf: float = 1.0) -> StrategySpe
 
 
 def replay(store, closes_: np.ndarray, *specs: StrategySpec, buy_at: tuple[int, ...] = (-1,),
-           regimes: list | None = None) -> list[Signal]:
+           regimes: list | None = None, dilute: bool = False) -> list[Signal]:
     """Every close as a binance BTC/USDT bar; the bars `buy_at` vote BUY (volume 1), the others
     flat; `regimes` collects the window's regime after each bar."""
-    deps = signal.SignalDeps(strategies=specs, clock=SimulatedClock(T0), standing=StandingConfig(enabled=False))
+    deps = signal.SignalDeps(strategies=specs, clock=SimulatedClock(T0), standing=StandingConfig(enabled=False, dilute=dilute))
     buys = {i % len(closes_) for i in buy_at}
     out = []
     for i, close in enumerate(closes_):
@@ -236,12 +236,19 @@ def replay(store, closes_: np.ndarray, *specs: StrategySpec, buy_at: tuple[int, 
 
 
 def test_a_trend_strategy_abstains_in_a_range(store, scripted):
-    # range: "follower" ([trend]) votes flat, its 0.5 counted as abstaining; "any" buys with
-    # confidence 1: buy score = 1 x 0.5 / (0.5 + 0.5) = 0.5, not above 0.60: no signal
-    assert replay(store, oscillating(120).close, spec("follower", ["trend"]), spec("any", None)) == []
+    # range: "follower" ([trend]) votes flat with weight 0 and leaves the decision to the live
+    # voter: "any" buys with confidence 1: buy score = 1 x 0.5 / 0.5 = 1.0 > 0.60: BUY, led by "any"
+    signals = replay(store, oscillating(120).close, spec("follower", ["trend"]), spec("any", None))
+    assert [(s.strategy, s.side, s.confidence) for s in signals] == [("any", Side.BUY, 1.0)]
     doc = store.get("windows", "binance-BTC-USDT")
     assert doc["regime"] == "range"
     assert doc["last_votes"] == {"follower": 0.0, "any": 1.0}
+
+
+def test_dilute_counts_a_gated_strategy_as_flat(store, scripted):
+    # signals.yaml dilute: true: the follower's 0.5 counts as flat: 1 x 0.5 / (0.5 + 0.5) = 0.5,
+    # not above 0.60: no signal
+    assert replay(store, oscillating(120).close, spec("follower", ["trend"]), spec("any", None), dilute=True) == []
 
 
 def test_the_same_strategy_votes_in_its_regime(store, scripted):

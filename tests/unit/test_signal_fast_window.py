@@ -51,6 +51,10 @@ def bars():
 def _deps(clock):
     deps = signal.build_deps(store=None, clock=clock, predictor=None)
     deps.standing = StandingConfig(enabled=False)  # every voter trades: signals happen
+    # fast instances (the shipped trend followers signal a few times a day, not in 90 minutes)
+    fast = {"momentum": {"lookback": 10, "threshold": 0.0035}, "momentum_ethbtc": {"lookback": 10, "threshold": 0.0025},
+            "breakout": {"lookback": 30}, "breakout_ethbtc": {"lookback": 15}}  # as they once shipped
+    deps.strategies = [s.with_values(fast.get(s.name, {})) for s in deps.strategies]
     return deps
 
 

@@ -115,6 +115,11 @@ def test_nightly_reweight_moves_weight_within_bounds_and_stores_a_version(bars, 
 
     clock = SimulatedClock(T0)
     deps = signal.build_deps(store=None, clock=clock, predictor=None)
+    # fast instances (the shipped trend followers trade a few times a day): three hours give
+    # every voter the paper trades the reweighting needs to move it
+    fast = {"momentum": {"lookback": 10, "threshold": 0.0035}, "momentum_ethbtc": {"lookback": 10, "threshold": 0.0025},
+            "breakout": {"lookback": 30}, "breakout_ethbtc": {"lookback": 15}}  # as they once shipped
+    deps.strategies = [s.with_values(fast.get(s.name, {})) for s in deps.strategies]
     replay(bars, deps, store, clock)  # three hours of opinions scored against the next bar
     before = {s.name: s.weight for s in deps.strategies}
     env = wrap(Control(command=Command.REWEIGHT), ts=clock.now())

@@ -4,6 +4,7 @@ strategy that drove it, and the loss trigger asks the optimizer for that strateg
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from typing import ClassVar
@@ -196,14 +197,25 @@ def test_a_new_params_version_starts_a_new_out_of_sample_record(store):
     assert (doc["state"], doc["outcomes"], doc["params_version"]) == ("warming_up", [], 1)
 
 
-def test_a_lone_live_voter_needs_the_conviction_of_the_whole_ensemble(store):
+def test_a_voter_standing_aside_leaves_the_decision_to_the_live_ones(store):
     d = deps(spec("alpha", 0, 0.9, 0.5), spec("beta", 1, 0.9, 0.5))
     seed_state(store, "alpha", "live", [[35, 50, 15, "t", 0], [20, 35, 15, "t", 0]])
     seed_state(store, "beta", "standing_aside", [[-5, 10, 15, "t", 0], [-10, 5, 15, "t", 0]])
     feed = Feed(store, d)
-    assert feed.bar("100.00", 11) == []  # both buy; beta abstains: 0.9 x 0.5 / (0.5 + 0.5) = 0.45 <= 0.6
+    [buy] = feed.bar("100.00", 11)  # both buy; beta's weight is 0: 0.9 x 0.5 / 0.5 = 0.9 > 0.6
+    assert (buy.strategy, buy.confidence) == ("alpha", pytest.approx(0.9))
+    assert [(v.voter, v.weight) for v in buy.components] == [("alpha", 0.5), ("beta", 0.0)]
     window = store.get("windows", "binance-BTC-USDT")
     assert window["last_votes"] == {"alpha": 0.9, "beta": 0.9} and set(window["paper"]) == {"alpha", "beta"}
+
+
+def test_dilute_makes_a_lone_live_voter_need_the_whole_ensembles_conviction(store):
+    d = deps(spec("alpha", 0, 0.9, 0.5), spec("beta", 1, 0.9, 0.5))
+    d.standing = dataclasses.replace(CFG, dilute=True)
+    seed_state(store, "alpha", "live", [[35, 50, 15, "t", 0], [20, 35, 15, "t", 0]])
+    seed_state(store, "beta", "standing_aside", [[-5, 10, 15, "t", 0], [-10, 5, 15, "t", 0]])
+    feed = Feed(store, d)
+    assert feed.bar("100.00", 11) == []  # beta counts as flat: 0.9 x 0.5 / (0.5 + 0.5) = 0.45 <= 0.6
     seed_state(store, "beta", "live", [[35, 50, 15, "t", 0], [20, 35, 15, "t", 0]])
     [buy] = feed.bar("100.00", 11)        # both live: (0.45 + 0.45) / 1.0 = 0.9 > 0.6
     assert buy.confidence == pytest.approx(0.9) and buy.strategy == "alpha"  # tie 0.45 each: by name
