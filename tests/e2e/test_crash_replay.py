@@ -25,6 +25,7 @@ import yaml
 
 from infra.local import summary as run_summary
 from infra.local.pipeline import LocalPipeline, RunConfig
+from tests.fast_strategies import write_fast_strategies
 
 pytestmark = pytest.mark.timeout(120)
 HOURS, SEED, CRASH_AT_H = 1.5, 3, 0.5  # under 2 h: the nightly optimizer (02:00) stays out
@@ -51,7 +52,7 @@ def tight_config(base: Path) -> Path:
     signals = yaml.safe_load((out / "signals.yaml").read_text())
     signals["standing_aside"]["enabled"] = False
     (out / "signals.yaml").write_text(yaml.safe_dump(signals))
-    return out
+    return write_fast_strategies(out)  # strategy trades within the replay's hours
 
 
 @pytest.fixture(scope="module")
