@@ -19,7 +19,8 @@ long (a SELL, confidence 1) instead of leaving real exposure nobody votes on.
 The regime gate (shared/signals/regime.py): the window's regime (trend, range, high_volatility;
 None under 60 bars) is computed once per bar and kept in the window doc (`regime`); a strategy
 whose YAML `regimes:` does not list it votes flat (on paper too) and is treated as standing
-aside for that bar: weight counted as abstaining, and a long it opened is closed.
+aside for that bar: weight 0, left out of the consensus (config/signals.yaml `dilute: true`
+counts it as flat instead), and a long it opened is closed.
 
 Speed (the replay runs this for every bar): each strategy computes its last bar's vote only
 (`latest_vote`: exactly the vectorised series' last element), the regime reads the window

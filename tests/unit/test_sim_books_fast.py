@@ -93,6 +93,15 @@ def _same(fast, ref):
     assert type(ref).model_validate(fast.model_dump()) == fast
 
 
+def _tops_equal_the_reference(s: MarketSimulator):
+    """Check every pair's top against the reference now; yield what each was checked with."""
+    for venue, symbol in s.pairs:
+        point = s._current(venue, symbol)
+        price, lot = s._grids[symbol]
+        _same(s.top(venue, symbol), _ref_top(venue, symbol, point, price, lot))
+        yield venue, symbol, point, price, lot
+
+
 # -- the simulator, step by step --------------------------------------------------------
 @pytest.mark.parametrize("seed", [1, 7, 2024])
 def test_sim_tops_and_books_equal_the_reference_at_every_step(seed):
@@ -104,10 +113,7 @@ def test_sim_tops_and_books_equal_the_reference_at_every_step(seed):
     for _ in range(900):  # 75 minutes of 5 s steps: a block boundary is crossed at 60
         t += timedelta(seconds=5)
         s.advance(t)
-        for venue, symbol in s.pairs:
-            point = s._current(venue, symbol)
-            price, lot = s._grids[symbol]
-            _same(s.top(venue, symbol), _ref_top(venue, symbol, point, price, lot))
+        for venue, symbol, point, price, lot in _tops_equal_the_reference(s):
             tops += 1
             held += point.step != s._step
             if rng.random() < 0.04:
@@ -128,10 +134,7 @@ def test_sim_tops_after_a_planted_crash_equal_the_reference():
     for _ in range(150):
         t += timedelta(seconds=5)
         s.advance(t)
-        for venue, symbol in s.pairs:
-            point = s._current(venue, symbol)
-            price, lot = s._grids[symbol]
-            _same(s.top(venue, symbol), _ref_top(venue, symbol, point, price, lot))
+        list(_tops_equal_the_reference(s))
         low = min(low, s.top("binance", "BTC/USDT").bid)
     assert low < before * Decimal("0.95")  # the tops show the crash: the touches were rebuilt
 

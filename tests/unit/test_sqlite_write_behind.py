@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from infra.local.pipeline import LocalPipeline, RunConfig
-from shared.adapters.local.sqlite_store import SqliteStore, plain
+from shared.adapters.local.sqlite_docs import plain
+from shared.adapters.local.sqlite_store import SqliteStore
 
 
 def on_file(path) -> dict[tuple[str, str], str]:

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.local.sqlite_docs import freeze, plain, prefilter, thaw  # noqa: F401 (plain: re-exported)
+from shared.adapters.local.sqlite_docs import freeze, prefilter, thaw
 from shared.adapters.query import select
 from shared.ports import Document, Where
 
