@@ -233,6 +233,7 @@ def test_with_the_gate_off_a_voter_trades_from_its_first_vote(store):
 
 @pytest.mark.parametrize(("text", "words"), [
     ("standing_aside:\n  enabled: 'no'\n", "standing_aside.enabled"),   # a string, not a boolean
+    ("standing_aside:\n  dilute: 1\n", "standing_aside.dilute"),        # a number, not a boolean
     ("standing_aside:\n  min_trades: abc\n", "standing_aside.min_trades"),
     ("standing_aside:\n  window_trades: 5\n  min_trades: 9\n", "min_trades (9) <= window_trades (5)"),
     ("standing_aside:\n  nosuch: 1\n", "standing_aside.nosuch"),
