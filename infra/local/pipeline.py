@@ -33,6 +33,7 @@ from shared.errors import ExchangeUnavailable
 from shared.execution.paper import PaperExchange
 from shared.handlers import executor, optimizer, risk, signal
 from shared.ledger import book
+from shared.market.depth import touch_book
 from shared.market.history_market import HistoryMarket
 from shared.market.reference import ReferenceMarket
 from shared.market.simulator import MarketSimulator
@@ -189,16 +190,13 @@ class LocalPipeline:
         return tops
 
     def scan_arbitrage(self) -> None:
-        """The executor's hot path on the books now: executions go to `executions`."""
+        """The executor's hot path on the books now: executions go to `executions`. The L2
+        books are built only where the touches show a scan could find something."""
         from shared.execution.arbitrage import inventory_from_store
 
-        books = {}
-        for venue in self.market.enabled_venues:
-            for symbol in self.market.symbols_of(venue.name):
-                try:
-                    books[(venue.name, symbol)] = self.sim.book(venue.name, symbol)
-                except ExchangeUnavailable:
-                    continue  # the venue is in a simulated outage
+        books = {key: touch_book(top) for key, top in self._tops().items()}
+        if not self.arb.scanner.quiet(books):  # else the touches alone show the scan finds nothing
+            books = {key: self.sim.book(*key) for key in books}
         self.arb.gate.refresh(self.store)
         for ex in self.arb.scan_and_execute(books, inventory_from_store(self.store), self.clock):
             self.bus.publish("executions", wrap(ex, ts=self.clock.now(), id=ex.execution_id),

@@ -37,7 +37,7 @@ from shared.execution.opportunity import (
 )
 from shared.execution.paper import walk_book
 from shared.execution.scan_index import BookIndex
-from shared.execution.scanner_touch import TouchBar
+from shared.execution.scanner_touch import TouchBar, quiet
 from shared.execution.triangle import Cycle, Hop, hop_rate, marginal_amount, plan, touch_rate
 
 Books = Mapping[tuple[str, str], BookSnapshot]
@@ -135,6 +135,10 @@ class Scanner:
             return self.cross(buy.symbol, buy.venue, sell.venue, books, inventory, opp.detected_at, marks)
         cycle = self._cycle_of.get(opp.key)
         return None if cycle is None else self.triangle(cycle, books, inventory, opp.detected_at, marks)
+
+    def quiet(self, books: Books) -> bool:
+        """`scan(books)` surely finds nothing, read from the touches alone (`scanner_touch.quiet`)."""
+        return self._floor_ge0 and quiet(self.venues_of, self._bar, self.cycles, books)
 
     def worth_scanning(self, tops: Tops, now: datetime) -> bool:
         """Whether some cross pair or cycle clears `min_edge_bps` net of the taker fees at the

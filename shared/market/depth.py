@@ -126,6 +126,15 @@ def top_of(venue: str, symbol: str, ts: datetime, bid: int, ask: int, bid_lots: 
     })
 
 
+def touch_book(top: BookTop) -> BookSnapshot:
+    """The BookSnapshot holding only `top`'s touch (one level a side): what a scan reads when
+    the touches alone decide it (`Scanner.quiet`)."""
+    return trusted(BookSnapshot, {
+        "venue": top.venue, "symbol": top.symbol, "ts": top.ts,
+        "bids": (trusted(BookLevel, {"price": top.bid, "size": top.bid_size}),),
+        "asks": (trusted(BookLevel, {"price": top.ask, "size": top.ask_size}),)})
+
+
 @lru_cache(maxsize=64)
 def _decay(decay: float, levels: int) -> np.ndarray:
     """decay ** 1 .. decay ** (levels - 1), as `_side` always computed it."""
