@@ -1,12 +1,23 @@
-"""Closed 1-minute bars from a block of derived quotes (prices on the tick grid)."""
+"""Closed 1-minute bars from a block of derived quotes (prices on the tick grid).
+
+Speed (the replay closes a bar per venue and symbol every minute): a block's prices
+become grid ticks (and volumes lots) once, all its minutes in one set of numpy operations
+(`BarTicks`), kept per pair in the caller's `cache`; each minute then reads its row. The
+Bars are put together without pydantic's validation (`depth.trusted`): their invariants
+hold by construction (prices at least one tick, volume and trades >= 0, low <= open, close
+<= high since rounding to the grid keeps the quotes' order, a UTC open time), and
+tests/unit/test_sim_bars_fast.py checks them against validated Bars.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from shared.contracts import Bar
+from shared.market.depth import trusted
 from shared.market.quotes import PairQuotes
 from shared.market.schedule import Schedule
 from shared.market.ticks import Grid
@@ -14,43 +25,64 @@ from shared.market.ticks import Grid
 _MINUTE = timedelta(minutes=1)
 
 
+@dataclass(frozen=True)
+class BarTicks:
+    """A block's bars in grid units, every minute: open/high/low/close in price ticks, the
+    volume in lots, the trade count."""
+
+    open: list[int]
+    high: list[int]
+    low: list[int]
+    close: list[int]
+    volume: list[int]
+    trades: list[int]
+
+    @classmethod
+    def of(cls, quotes: PairQuotes, price: Grid, lot: Grid) -> BarTicks:
+        unit = price.step
+        ticks = [np.maximum(1, np.rint(side / unit)).astype(np.int64).tolist()
+                 for side in (quotes.open, quotes.high, quotes.low, quotes.close)]
+        volume = np.floor(quotes.volume / lot.step).astype(np.int64).tolist()
+        return cls(*ticks, volume, quotes.trades.tolist())
+
+
 def pair_bars(
     venue: str, symbol: str, quotes: PairQuotes, lo: int, hi: int, first_open: datetime,
-    price: Grid, lot: Grid,
+    price: Grid, lot: Grid, ticks: BarTicks | None = None,
 ) -> list[Bar]:
-    """Bars for block-relative minutes [lo, hi); `first_open` is minute `lo`'s open time."""
+    """Bars for block-relative minutes [lo, hi); `first_open` is minute `lo`'s open time
+    (UTC); `ticks` is the block's `BarTicks` when the caller keeps them."""
     if hi <= lo:
         return []
-    unit = price.step
-    o = np.maximum(1, np.rint(quotes.open[lo:hi] / unit)).astype(np.int64).tolist()
-    h = np.maximum(1, np.rint(quotes.high[lo:hi] / unit)).astype(np.int64).tolist()
-    low = np.maximum(1, np.rint(quotes.low[lo:hi] / unit)).astype(np.int64).tolist()
-    c = np.maximum(1, np.rint(quotes.close[lo:hi] / unit)).astype(np.int64).tolist()
-    v = np.floor(quotes.volume[lo:hi] / lot.step).astype(np.int64).tolist()
-    n = quotes.trades[lo:hi].tolist()
-    out = []
-    for i in range(hi - lo):
-        out.append(Bar(
-            venue=venue, symbol=symbol, timeframe="1m", open_time=first_open + i * _MINUTE,
-            open=price.decimal(o[i]), high=price.decimal(h[i]), low=price.decimal(low[i]),
-            close=price.decimal(c[i]), volume=lot.decimal(v[i]), trades=n[i],
-        ))
-    return out
+    t = ticks or BarTicks.of(quotes, price, lot)
+    first_open = first_open.astimezone(UTC)
+    at_price, at_lot = price.decimal, lot.decimal
+    return [trusted(Bar, {
+        "venue": venue, "symbol": symbol, "timeframe": "1m", "open_time": first_open + (i - lo) * _MINUTE,
+        "open": at_price(t.open[i]), "high": at_price(t.high[i]), "low": at_price(t.low[i]),
+        "close": at_price(t.close[i]), "volume": at_lot(t.volume[i]), "trades": int(t.trades[i]),
+    }) for i in range(lo, hi)]
 
 
 def block_bars(
     pairs: list[tuple[str, str]], quotes: dict[tuple[str, str], PairQuotes],
     grids: dict[str, tuple[Grid, Grid]], schedule: Schedule, lo: int, hi: int,
-    first_open: datetime,
+    first_open: datetime, cache: dict[tuple[str, str], BarTicks] | None = None,
 ) -> list[Bar]:
     """Every pair's bars for block minutes [lo, hi), minus minutes touched by an outage,
-    sorted by (open_time, venue, symbol) (`pairs` is sorted)."""
+    sorted by (open_time, venue, symbol) (`pairs` is sorted). `cache` keeps each pair's
+    `BarTicks` for the block's next minutes."""
     if hi <= lo:
         return []
     out: list[Bar] = []
     for venue, symbol in pairs:
         price, lot = grids[symbol]
-        bars = pair_bars(venue, symbol, quotes[(venue, symbol)], lo, hi, first_open, price, lot)
+        ticks = None
+        if cache is not None:
+            ticks = cache.get((venue, symbol))
+            if ticks is None:
+                ticks = cache[(venue, symbol)] = BarTicks.of(quotes[(venue, symbol)], price, lot)
+        bars = pair_bars(venue, symbol, quotes[(venue, symbol)], lo, hi, first_open, price, lot, ticks)
         if venue in schedule.outages:
             bars = [x for x in bars if not schedule.out_during(
                 venue, x.open_time.timestamp(), x.open_time.timestamp() + 60.0)]

@@ -21,7 +21,7 @@ import numpy as np
 from shared.config.venues import MarketConfig
 from shared.contracts import Bar, BookSnapshot, BookTop
 from shared.errors import ExchangeUnavailable
-from shared.market.bars import block_bars
+from shared.market.bars import BarTicks, block_bars
 from shared.market.depth import QuotePoint, book_snapshot, book_top, top_of, touches
 from shared.market.latent import LatentBlock, LatentProcess, stream
 from shared.market.microstructure import Dislocation, PairProcess, PairRaw
@@ -41,6 +41,7 @@ class _Block:
         self.tail = tail                      # latent log prices of the steps just before
         self.quotes: dict[tuple[str, str], PairQuotes] = {}
         self.touches: dict[tuple[str, str], list] = {}  # per pair: depth.touches rows, when first read
+        self.bar_ticks: dict[tuple[str, str], BarTicks] = {}  # per pair: the bars in grid units, when first closed
 
 
 class MarketSimulator:
@@ -199,7 +200,8 @@ class MarketSimulator:
 
     def _bars(self, b: int, block: _Block, lo: int, hi: int) -> list[Bar]:
         first_open = self.origin + timedelta(minutes=b * BLOCK_MINUTES + lo)
-        return block_bars(self.pairs, block.quotes, self._grids, self.schedule, lo, hi, first_open)
+        return block_bars(self.pairs, block.quotes, self._grids, self.schedule, lo, hi, first_open,
+                          block.bar_ticks)
 
     def _count_updates(self, first: int, last: int) -> None:
         times = self._origin_s + np.arange(first, last + 1) * self.step_s
