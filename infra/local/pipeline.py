@@ -31,6 +31,7 @@ from shared.contracts.envelope import derive_id
 from shared.delivery import run_step
 from shared.errors import ExchangeUnavailable
 from shared.execution.paper import PaperExchange
+from shared.execution.scanner_touch import MARGIN
 from shared.handlers import executor, optimizer, risk, signal
 from shared.ledger import book
 from shared.market.depth import touch_book
@@ -191,12 +192,15 @@ class LocalPipeline:
 
     def scan_arbitrage(self) -> None:
         """The executor's hot path on the books now: executions go to `executions`. The L2
-        books are built only where the touches show a scan could find something."""
+        books are built only when the touches show an edge net of fees; elsewhere the scan
+        finds no opportunity and reads its near misses from the touches alone
+        (`Scanner.worth_scanning` with a margin), so books of their touches scan the same."""
         from shared.execution.arbitrage import inventory_from_store
 
-        books = {key: touch_book(top) for key, top in self._tops().items()}
-        if not self.arb.scanner.quiet(books):  # else the touches alone show the scan finds nothing
-            books = {key: self.sim.book(*key) for key in books}
+        tops = self._tops()
+        books = {key: touch_book(top) for key, top in tops.items()}
+        if self.arb.scanner.worth_scanning(tops, self.clock.now(), margin=MARGIN):
+            books = {key: self.sim.book(*key) for key in books}  # else the touches tell all
         self.arb.gate.refresh(self.store)
         for ex in self.arb.scan_and_execute(books, inventory_from_store(self.store), self.clock):
             self.bus.publish("executions", wrap(ex, ts=self.clock.now(), id=ex.execution_id),

@@ -37,7 +37,7 @@ from shared.execution.opportunity import (
 )
 from shared.execution.paper import walk_book
 from shared.execution.scan_index import BookIndex
-from shared.execution.scanner_touch import TouchBar, quiet
+from shared.execution.scanner_touch import TouchBar
 from shared.execution.triangle import Cycle, Hop, hop_rate, marginal_amount, plan, touch_rate
 
 Books = Mapping[tuple[str, str], BookSnapshot]
@@ -136,21 +136,21 @@ class Scanner:
         cycle = self._cycle_of.get(opp.key)
         return None if cycle is None else self.triangle(cycle, books, inventory, opp.detected_at, marks)
 
-    def quiet(self, books: Books) -> bool:
-        """`scan(books)` surely finds nothing, read from the touches alone (`scanner_touch.quiet`)."""
-        return self._floor_ge0 and quiet(self.venues_of, self._bar, self.cycles, books)
-
-    def worth_scanning(self, tops: Tops, now: datetime) -> bool:
+    def worth_scanning(self, tops: Tops, now: datetime, margin: Decimal = ZERO) -> bool:
         """Whether some cross pair or cycle clears `min_edge_bps` net of the taker fees at the
-        touches `tops` (fresh ones only: a stale book can only be a near miss). Deeper
-        levels are only worse, so when this is False a scan of the full books finds no
-        opportunity (only near misses): the replay scans a book update only when it is True."""
+        touches `tops` (fresh ones only: a stale book can only be a near miss), less
+        `margin` (relative). Deeper levels are only worse, so when this is False a scan of
+        the full books finds no opportunity, and every near miss it finds (stale, fees) is
+        read from the touches: with `margin` = `scanner_touch.MARGIN` (above the rounding
+        of `cross`'s and `touch_rate`'s divisions) a scan of books holding only their
+        touches finds the same. The replay scans a book update only when this is True."""
+        need = self._need * (ONE - margin) if margin else self._need
         fresh = {k: t for k, t in tops.items() if not self._stale(t, now)}
         for symbol, venues in self.venues_of.items():
             quotes = [(v, fresh[(v, symbol)]) for v in venues if (v, symbol) in fresh]
             if len(quotes) > 1:  # the best bid and the best ask are on two venues when it passes
                 best_bid = max(t.bid * (ONE - self.fee[v]) for v, t in quotes)
-                if best_bid >= min(t.ask * (ONE + self.fee[v]) for v, t in quotes) * self._need:
+                if best_bid >= min(t.ask * (ONE + self.fee[v]) for v, t in quotes) * need:
                     return True
         for cycle in self.cycles:
             fee, rate = self.fee[cycle.venue], ONE
@@ -160,7 +160,7 @@ class Scanner:
                     break
                 rate *= ONE / (top.ask * (ONE + fee)) if hop.side is Side.BUY else top.bid * (ONE - fee)
             else:
-                if rate >= self._need:
+                if rate >= need:
                     return True
         return False
 

@@ -59,23 +59,3 @@ class TouchBar:
                 bids *= levels[0].price
         return bids < asks
 
-
-def quiet(venues_of: Mapping[str, list[str]], bar: TouchBar, cycles: Iterable[Cycle],
-          books: Mapping[tuple[str, str], BookSnapshot]) -> bool:
-    """True when `Scanner.scan` of `books` surely finds nothing, no opportunity and no near
-    miss, read from the touches alone (a near-miss floor >= 0 assumed; the caller checks):
-    no cross pair whose bid is above its ask (`scan` skips the others unread) and every
-    cycle `below` the bar. Only the touches are read, so books that hold their touches
-    only answer as the full books would."""
-    for symbol, venues in venues_of.items():
-        asks, bids = [], []
-        for venue in venues:
-            book = books.get((venue, symbol))
-            if book is not None:
-                asks.append((book.asks[0].price, venue) if book.asks else None)
-                bids.append((book.bids[0].price, venue) if book.bids else None)
-        for ask in filter(None, asks):
-            for bid in filter(None, bids):
-                if bid[1] != ask[1] and bid[0] > ask[0]:
-                    return False
-    return all(bar.below(cycle, books) for cycle in cycles)
