@@ -1,7 +1,7 @@
 """The regime-gated strategy ensemble on structured and random simulated markets.
 
 Run: .venv/bin/python bench/ensemble_regimes.py [--markets mixed,random] [--seeds 10] [--days 7]
-     [--gate on|off|yaml] [--venues binance] [--jobs 1]
+     [--gate on|off|yaml] [--venues binance] [--jobs 1] [--min-t 1.0]
 
 Each run is a full local replay (infra/local/pipeline.py LocalPipeline, arbitrage off, no LSTM):
 the signal step's standing gate, the risk step, paper fills with fees, the nightly optimizer.
@@ -28,10 +28,15 @@ REPO = Path(__file__).resolve().parents[1]
 GATES = {"momentum": ["trend"], "breakout": ["trend"], "mean_reversion": ["range"], "rsi": ["range"]}
 
 
-def config_copy(gate: str, into: Path) -> Path:
-    """config/ copied to `into`, the strategies' `regimes` set by `gate`."""
+def config_copy(gate: str, into: Path, min_t: float | None = None) -> Path:
+    """config/ copied to `into`, the strategies' `regimes` set by `gate` (and with `min_t`,
+    signals.yaml's standing_aside.min_t_stat)."""
     target = into / "config"
     shutil.copytree(REPO / "config", target)
+    if min_t is not None:
+        signals = yaml.safe_load((target / "signals.yaml").read_text())
+        signals["standing_aside"]["min_t_stat"] = min_t
+        (target / "signals.yaml").write_text(yaml.safe_dump(signals, sort_keys=False))
     if gate == "yaml":
         return target
     for path in sorted((target / "strategies").glob("*.y*ml")):
@@ -46,12 +51,13 @@ def config_copy(gate: str, into: Path) -> Path:
     return target
 
 
-def one_run(market: str, seed: int, days: float, gate: str, venues: list[str] | None) -> dict:
+def one_run(market: str, seed: int, days: float, gate: str, venues: list[str] | None,
+            min_t: float | None = None) -> dict:
     from infra.local import summary
     from infra.local.pipeline import LocalPipeline, RunConfig
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = RunConfig(hours=24 * days, seed=seed, venues=venues, config_dir=config_copy(gate, Path(tmp)),
+        cfg = RunConfig(hours=24 * days, seed=seed, venues=venues, config_dir=config_copy(gate, Path(tmp), min_t),
                         runs_dir=Path(tmp) / "runs", run_id=f"{market}-{seed}", arbitrage=False,
                         market_regime=market)
         t0 = time.perf_counter()
@@ -85,17 +91,21 @@ def main() -> None:
     parser.add_argument("--gate", choices=["on", "off", "yaml"], default="on")
     parser.add_argument("--venues", default="", help="comma-separated (default: every enabled venue)")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--min-t", type=float, default=None,
+                        help="override signals.yaml standing_aside.min_t_stat (default: as shipped)")
     args = parser.parse_args()
     venues = [v for v in args.venues.split(",") if v] or None
     markets = [m for m in args.markets.split(",") if m]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    jobs = [(m, s, args.days, args.gate, venues) for m in markets for s in seeds]
+    jobs = [(m, s, args.days, args.gate, venues, args.min_t) for m in markets for s in seeds]
     results = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for r in pool.map(one_run, *zip(*jobs)):  # progress as the runs end
             results.append(r)
             print(f"done: {r['market']} seed {r['seed']}: net {r['net']:.2f} fees {r['fees']:.2f} "
                   f"trades {r['trades']} ({r['seconds']:.0f} s)", flush=True)
+    if args.min_t is not None:
+        print(f"\nsignals.yaml standing_aside.min_t_stat set to {args.min_t:g} for these runs")
     for market in markets:
         table(market, [r for r in results if r["market"] == market], args.days, args.gate, venues)
 

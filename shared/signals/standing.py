@@ -11,6 +11,8 @@ Per voter, over its latest `window_trades` scored paper trades (config/signals.y
 - `standing_aside`: the mean net return (its expectancy) is <= 0; from `kelly_min_trades`
   trades (risk.yaml sizing) the why also gives the Kelly fraction p - (1-p)/b of the net
   returns, which has the expectancy's sign: the sizing would bet nothing, and says so;
+- `standing_aside` too while the expectancy is under `min_t_stat` standard errors (sample
+  standard deviation / sqrt(n)) above zero: a positive mean that noise could give;
 - `live`: otherwise. Only a live voter keeps its ensemble weight; the others vote on paper
   (weight 0: tracked and scored, never sized). A voter recovers as soon as its window is
   positive again.
@@ -47,6 +49,7 @@ class StandingConfig:
     reset_on_new_params: bool = True
     enabled: bool = True  # False: every voter trades with its weight (still scored on paper)
     dilute: bool = False  # True: a voter standing aside counts as flat in the consensus
+    min_t_stat: float = 0.0  # the expectancy must be this many standard errors above zero
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_trades <= self.window_trades:
@@ -62,6 +65,7 @@ class _Gate(BaseModel):
     reset_on_new_params: bool = True
     enabled: bool = True
     dilute: bool = False
+    min_t_stat: float = Field(0.0, ge=0)
 
 
 class _SignalsFile(BaseModel):
@@ -83,7 +87,7 @@ def load_standing_config(config_dir: str | Path = "config") -> StandingConfig:
     try:
         return StandingConfig(window_trades=gate.window_trades, min_trades=gate.min_trades, kelly_min_trades=kelly,
                               reset_on_new_params=gate.reset_on_new_params, enabled=gate.enabled,
-                              dilute=gate.dilute)
+                              dilute=gate.dilute, min_t_stat=gate.min_t_stat)
     except ValueError as exc:
         raise ConfigError(f"{root / 'signals.yaml'}: standing_aside: {exc}") from None
 
@@ -121,6 +125,14 @@ def verdict(outcomes: Sequence[Sequence], cfg: StandingConfig) -> Verdict:
     if expectancy <= 0:
         sizing = "; sizing would bet nothing" if kelly is not None else ""
         return Verdict(STANDING_ASIDE, f"expectancy after fees {expectancy:+.2f} bps <= 0 {basis}{sizing}", figures)
+    if cfg.min_t_stat > 0:
+        spread = statistics.stdev(net) if n > 1 else 0.0
+        t = expectancy / (spread / n ** 0.5) if spread > 0 else float("inf")
+        figures["t_stat"] = round(t, 3) if t != float("inf") else None
+        if t < cfg.min_t_stat:
+            return Verdict(STANDING_ASIDE, f"expectancy after fees {expectancy:+.2f} bps is {t:.2f} standard errors "
+                           f"above zero, under min_t_stat {cfg.min_t_stat:g}: not told apart from noise {basis}",
+                           figures)
     return Verdict(LIVE, f"expectancy after fees {expectancy:+.2f} bps > 0 {basis}", figures)
 
 

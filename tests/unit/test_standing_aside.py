@@ -79,6 +79,28 @@ class Feed:
             return [m for m in signal.on_bar(bar, tx, self.deps) if isinstance(m, Signal)]
 
 
+def test_min_t_stat_keeps_a_positive_mean_that_noise_could_give_on_paper():
+    # net +30, -10 alternating, 10 trades: mean 10 bps; sample sd = sqrt(10 x 20^2 / 9) = 21.082;
+    # standard error 21.082 / sqrt(10) = 6.667; t = 10 / 6.667 = 1.5
+    trades = [[30, 45, 15], [-10, 5, 15]] * 5
+    cfg = StandingConfig(window_trades=10, min_trades=10, kelly_min_trades=20)
+    assert verdict(trades, cfg).state == "live"                                   # min_t_stat 0: as before
+    loose = verdict(trades, dataclasses.replace(cfg, min_t_stat=1.0))
+    assert loose.state == "live" and loose.figures["t_stat"] == pytest.approx(1.5, abs=1e-3)
+    strict = verdict(trades, dataclasses.replace(cfg, min_t_stat=2.0))
+    assert strict.state == "standing_aside" and strict.figures["t_stat"] == pytest.approx(1.5, abs=1e-3)
+    assert "1.50 standard errors above zero, under min_t_stat 2" in strict.why
+    # every trade +10: no spread at all, the mean is surely positive: live at any bar
+    assert verdict([[10, 25, 15]] * 10, dataclasses.replace(cfg, min_t_stat=5.0)).state == "live"
+    # a negative mean stands aside for its expectancy whatever min_t_stat says
+    assert "<= 0" in verdict([[-30, -15, 15], [10, 25, 15]] * 5, dataclasses.replace(cfg, min_t_stat=1.0)).why
+
+
+def test_min_t_stat_is_read_from_signals_yaml(tmp_path):
+    (tmp_path / "signals.yaml").write_text("standing_aside:\n  min_t_stat: 1.5\n")
+    assert standing.load_standing_config(tmp_path).min_t_stat == 1.5
+
+
 def test_paper_trade_is_scored_after_a_round_trip_of_taker_fees():
     paper: dict = {}
     assert paper_step(paper, "a", +1, 100.0, "t0", 7.5, 0) is None and paper == {"a": [100.0, "t0", 0]}
@@ -237,6 +259,7 @@ def test_with_the_gate_off_a_voter_trades_from_its_first_vote(store):
     ("standing_aside:\n  min_trades: abc\n", "standing_aside.min_trades"),
     ("standing_aside:\n  window_trades: 5\n  min_trades: 9\n", "min_trades (9) <= window_trades (5)"),
     ("standing_aside:\n  nosuch: 1\n", "standing_aside.nosuch"),
+    ("standing_aside:\n  min_t_stat: -1\n", "standing_aside.min_t_stat"),  # below zero
 ])
 def test_a_bad_gate_setting_is_a_config_error_naming_the_field(tmp_path, text, words):
     (tmp_path / "signals.yaml").write_text(text)
