@@ -141,7 +141,7 @@ class MarketSimulator:
                 logp[:, a] += offset
                 overlays[asset] = offset
         cfg = self.config
-        block.touches = {}
+        block.touches, block.bar_ticks = {}, {}  # derived from the quotes: again after a crash
         for venue, symbol in self.pairs:
             base, _, quote = symbol.partition("/")
             bi = self.latent.index(base)

@@ -126,8 +126,11 @@ def verdict(outcomes: Sequence[Sequence], cfg: StandingConfig) -> Verdict:
         sizing = "; sizing would bet nothing" if kelly is not None else ""
         return Verdict(STANDING_ASIDE, f"expectancy after fees {expectancy:+.2f} bps <= 0 {basis}{sizing}", figures)
     if cfg.min_t_stat > 0:
-        spread = statistics.stdev(net) if n > 1 else 0.0
-        t = expectancy / (spread / n ** 0.5) if spread > 0 else float("inf")
+        if n < 2:  # one trade has no spread to measure: it cannot be told apart from noise
+            return Verdict(STANDING_ASIDE, f"expectancy after fees {expectancy:+.2f} bps from one paper "
+                           f"trade: min_t_stat {cfg.min_t_stat:g} needs two or more {basis}", figures)
+        spread = statistics.stdev(net)
+        t = expectancy / (spread / n ** 0.5) if spread > 0 else float("inf")  # identical gains: surely > 0
         figures["t_stat"] = round(t, 3) if t != float("inf") else None
         if t < cfg.min_t_stat:
             return Verdict(STANDING_ASIDE, f"expectancy after fees {expectancy:+.2f} bps is {t:.2f} standard errors "

@@ -9,6 +9,7 @@ every regime: the same bars field by field, each one passing `Bar.model_validate
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
 
 import numpy as np
 import pytest
@@ -49,3 +50,17 @@ def test_bars_equal_the_validated_per_minute_reference(seed, regime):
             assert bar.open_time.tzinfo is UTC
             seen += 1
     assert seen > 6 * 60 * 10  # every venue and symbol, every minute (less outages)
+
+
+def test_a_crash_planted_mid_block_moves_the_bars_still_to_close():
+    # minute 60 closes first (block 1's ticks are kept), then BTC falls 15 % over minute 62:
+    # the bars after it come from the re-derived quotes, as the per-minute reference reads them
+    sim = MarketSimulator(load_market_config(), 9, T0)
+    sim.advance(T0 + timedelta(minutes=61))
+    sim.plant_crash("BTC", T0 + timedelta(minutes=62), drop_pct=0.15)
+    bars = sim.advance(T0 + timedelta(minutes=70))
+    for bar in bars:
+        assert bar.model_dump() == reference(sim, bar).model_dump()
+    close = {b.open_time: b.close for b in bars if (b.venue, b.symbol) == ("binance", "BTC/USDT")}
+    # 15 % down: the close of minute 63 is under 0.9 x minute 61's
+    assert close[T0 + timedelta(minutes=63)] < D("0.9") * close[T0 + timedelta(minutes=61)]

@@ -92,6 +92,10 @@ def test_min_t_stat_keeps_a_positive_mean_that_noise_could_give_on_paper():
     assert "1.50 standard errors above zero, under min_t_stat 2" in strict.why
     # every trade +10: no spread at all, the mean is surely positive: live at any bar
     assert verdict([[10, 25, 15]] * 10, dataclasses.replace(cfg, min_t_stat=5.0)).state == "live"
+    # one trade has no spread: with min_t_stat it stands aside (without, it is live as before)
+    one = StandingConfig(window_trades=1, min_trades=1, kelly_min_trades=20)
+    assert verdict([[5, 20, 15]], one).state == "live"
+    assert verdict([[5, 20, 15]], dataclasses.replace(one, min_t_stat=1.0)).state == "standing_aside"
     # a negative mean stands aside for its expectancy whatever min_t_stat says
     assert "<= 0" in verdict([[-30, -15, 15], [10, 25, 15]] * 5, dataclasses.replace(cfg, min_t_stat=1.0)).why
 
