@@ -173,8 +173,9 @@ class LocalPipeline:
         while t < until:
             self.clock.set(t)
             bars += self.sim.advance(t)
-            if self.arb.scanner.worth_scanning(self._tops(), t):
-                self.scan_arbitrage()
+            tops = self._tops()
+            if self.arb.scanner.worth_scanning(tops, t):
+                self.scan_arbitrage(tops)
                 self.bus.drain()
                 self.arb.writer.flush(self.store)
             t += step
@@ -190,14 +191,14 @@ class LocalPipeline:
                     continue  # the venue is in a simulated outage
         return tops
 
-    def scan_arbitrage(self) -> None:
+    def scan_arbitrage(self, tops: dict | None = None) -> None:
         """The executor's hot path on the books now: executions go to `executions`. The L2
         books are built only when the touches show an edge net of fees; elsewhere the scan
         finds no opportunity and reads its near misses from the touches alone
         (`Scanner.worth_scanning` with a margin), so books of their touches scan the same."""
         from shared.execution.arbitrage import inventory_from_store
 
-        tops = self._tops()
+        tops = self._tops() if tops is None else tops  # the touches now (the caller's, when it read them)
         books = {key: touch_book(top) for key, top in tops.items()}
         if self.arb.scanner.worth_scanning(tops, self.clock.now(), margin=MARGIN):
             books = {key: self.sim.book(*key) for key in books}  # else the touches tell all

@@ -47,15 +47,14 @@ class BarTicks:
 
 
 def pair_bars(
-    venue: str, symbol: str, quotes: PairQuotes, lo: int, hi: int, first_open: datetime,
-    price: Grid, lot: Grid, ticks: BarTicks | None = None,
+    venue: str, symbol: str, ticks: BarTicks, lo: int, hi: int, first_open: datetime,
+    price: Grid, lot: Grid,
 ) -> list[Bar]:
-    """Bars for block-relative minutes [lo, hi); `first_open` is minute `lo`'s open time
-    (UTC); `ticks` is the block's `BarTicks` when the caller keeps them."""
+    """Bars for block-relative minutes [lo, hi) from the block's `ticks`; `first_open` is
+    minute `lo`'s open time (UTC)."""
     if hi <= lo:
         return []
-    t = ticks or BarTicks.of(quotes, price, lot)
-    first_open = first_open.astimezone(UTC)
+    t, first_open = ticks, first_open.astimezone(UTC)
     at_price, at_lot = price.decimal, lot.decimal
     return [trusted(Bar, {
         "venue": venue, "symbol": symbol, "timeframe": "1m", "open_time": first_open + (i - lo) * _MINUTE,
@@ -67,22 +66,20 @@ def pair_bars(
 def block_bars(
     pairs: list[tuple[str, str]], quotes: dict[tuple[str, str], PairQuotes],
     grids: dict[str, tuple[Grid, Grid]], schedule: Schedule, lo: int, hi: int,
-    first_open: datetime, cache: dict[tuple[str, str], BarTicks] | None = None,
+    first_open: datetime, cache: dict[tuple[str, str], BarTicks],
 ) -> list[Bar]:
     """Every pair's bars for block minutes [lo, hi), minus minutes touched by an outage,
     sorted by (open_time, venue, symbol) (`pairs` is sorted). `cache` keeps each pair's
-    `BarTicks` for the block's next minutes."""
+    `BarTicks` for the block's next minutes (the block's: emptied when its quotes change)."""
     if hi <= lo:
         return []
     out: list[Bar] = []
     for venue, symbol in pairs:
         price, lot = grids[symbol]
-        ticks = None
-        if cache is not None:
-            ticks = cache.get((venue, symbol))
-            if ticks is None:
-                ticks = cache[(venue, symbol)] = BarTicks.of(quotes[(venue, symbol)], price, lot)
-        bars = pair_bars(venue, symbol, quotes[(venue, symbol)], lo, hi, first_open, price, lot, ticks)
+        ticks = cache.get((venue, symbol))
+        if ticks is None:
+            ticks = cache[(venue, symbol)] = BarTicks.of(quotes[(venue, symbol)], price, lot)
+        bars = pair_bars(venue, symbol, ticks, lo, hi, first_open, price, lot)
         if venue in schedule.outages:
             bars = [x for x in bars if not schedule.out_during(
                 venue, x.open_time.timestamp(), x.open_time.timestamp() + 60.0)]

@@ -16,7 +16,6 @@ from decimal import Decimal
 
 import pytest
 
-from shared.contracts import BookTop
 from shared.execution.scanner import Scanner
 from shared.execution.scanner_touch import MARGIN
 from shared.market.depth import touch_book
@@ -39,8 +38,7 @@ def scanner() -> Scanner:
 
 
 def tops(books: dict) -> dict:
-    return {key: BookTop(venue=b.venue, symbol=b.symbol, ts=b.ts, bid=b.bids[0].price, bid_size=b.bids[0].size,
-                         ask=b.asks[0].price, ask_size=b.asks[0].size) for key, b in books.items()}
+    return {key: b.top() for key, b in books.items()}
 
 
 def scan(s: Scanner, books: dict) -> tuple[list, list]:
