@@ -9,13 +9,18 @@ the signal step's standing gate, the risk step, paper fills with fees, the night
 faders in `range`, shared/signals/regime.py); `off` removes every `regimes:`; `yaml` runs the
 shipped config/strategies as they are. Prints one table per market: per seed the strategies'
 net PnL after fees (the summary's attribution `strategy:*`, USD), the trading fees, the closed
-strategy round trips and fills, then the totals.
+strategy round trips and fills, then the totals. `exec cost` is what the strategies' fills paid
+against their signals' price (spread crossed and the move to the fill, from each fill's
+slippage_bps x notional_usd) and `gross@signal` = net + fees + exec cost: the strategies' PnL had
+they traded at the price they saw, free. On a random walk its expectation is zero; the last line
+gives it with one standard error of the sum over seeds.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -51,6 +56,22 @@ def config_copy(gate: str, into: Path, min_t: float | None = None) -> Path:
     return target
 
 
+def execution_cost_usd(store) -> Decimal:
+    """What the strategies' fills paid against the price their signal named (the bar's close,
+    kept as the order's reference_price): the spread crossed, the book walked and any move
+    between signal and fill, in USD (negative: the fill was better). Per fill:
+    side sign x (fill price / reference price - 1) x notional_usd."""
+    orders = dict(store.query("orders"))
+    cost = Decimal(0)
+    for _, ex in store.query("executions"):
+        ref = Decimal(orders.get(ex["client_order_id"], {}).get("reference_price", "0"))
+        if ex.get("source") != "signal" or ref <= 0 or Decimal(ex["filled_quantity"]) <= 0:
+            continue
+        sign = 1 if ex["side"] == "buy" else -1
+        cost += sign * (Decimal(ex["price"]) / ref - 1) * Decimal(ex["notional_usd"])
+    return cost
+
+
 def one_run(market: str, seed: int, days: float, gate: str, venues: list[str] | None,
             min_t: float | None = None) -> dict:
     from infra.local import summary
@@ -64,8 +85,9 @@ def one_run(market: str, seed: int, days: float, gate: str, venues: list[str] | 
         pipeline = LocalPipeline(cfg)
         pipeline.run()
         s = summary.build(pipeline)
+        cost = execution_cost_usd(pipeline.store)
     net = sum((Decimal(v) for k, v in s["attribution_exact"].items() if k.startswith("strategy:")), Decimal(0))
-    return {"market": market, "seed": seed, "net": net, "fees": Decimal(s["fees_usd"]),
+    return {"market": market, "seed": seed, "net": net, "fees": Decimal(s["fees_usd"]), "cost": cost,
             "trades": s["strategy_trades"], "fills": s["fills"], "seconds": time.perf_counter() - t0,
             "live": sorted(n for n, v in s["strategies"].items() if v["state"] == "live")}
 
@@ -73,13 +95,20 @@ def one_run(market: str, seed: int, days: float, gate: str, venues: list[str] | 
 def table(market: str, rows: list[dict], days: float, gate: str, venues: list[str] | None) -> None:
     where = ", ".join(venues) if venues else "all venues"
     print(f"\nmarket {market}: {len(rows)} seed(s) x {days:g} day(s), gate {gate}, {where}, arbitrage off")
-    print(f"{'seed':>4} {'net strategy PnL':>17} {'fees':>10} {'trades':>7} {'fills':>6} {'run s':>6}  live at the end")
+    print(f"{'seed':>4} {'net strategy PnL':>17} {'fees':>10} {'exec cost':>10} {'gross@signal':>13} "
+          f"{'trades':>7} {'fills':>6} {'run s':>6}  live at the end")
     for r in rows:
-        print(f"{r['seed']:>4} {r['net']:>17.2f} {r['fees']:>10.2f} {r['trades']:>7} {r['fills']:>6} "
+        print(f"{r['seed']:>4} {r['net']:>17.2f} {r['fees']:>10.2f} {r['cost']:>10.2f} "
+              f"{r['net'] + r['fees'] + r['cost']:>13.2f} {r['trades']:>7} {r['fills']:>6} "
               f"{r['seconds']:>6.0f}  {', '.join(r['live']) or '-'}")
-    net, fees = sum(r["net"] for r in rows), sum(r["fees"] for r in rows)
-    print(f"{'all':>4} {net:>17.2f} {fees:>10.2f} {sum(r['trades'] for r in rows):>7} "
-          f"{sum(r['fills'] for r in rows):>6}   net before fees {net + fees:.2f}")
+    net, fees, cost = (sum((r[k] for r in rows), Decimal(0)) for k in ("net", "fees", "cost"))
+    print(f"{'all':>4} {net:>17.2f} {fees:>10.2f} {cost:>10.2f} {net + fees + cost:>13.2f} "
+          f"{sum(r['trades'] for r in rows):>7} {sum(r['fills'] for r in rows):>6}")
+    gross = [float(r["net"] + r["fees"] + r["cost"]) for r in rows]
+    spread = f" +/- {statistics.stdev(gross) * len(gross) ** 0.5:.2f} (one standard error of the sum of seeds)" \
+        if len(gross) > 1 else ""
+    print(f"net before fees {net + fees:.2f}; gross at the signals' prices (before fees and execution cost) "
+          f"{net + fees + cost:.2f}{spread}")
 
 
 def main() -> None:
