@@ -60,7 +60,7 @@ def execution_cost_usd(store) -> Decimal:
     """What the strategies' fills paid against the price their signal named (the bar's close,
     kept as the order's reference_price): the spread crossed, the book walked and any move
     between signal and fill, in USD (negative: the fill was better). Per fill:
-    side sign x (fill price / reference price - 1) x notional_usd."""
+    side sign x (fill price - reference price) x quantity in USD, i.e. x notional_usd / fill price."""
     orders = dict(store.query("orders"))
     cost = Decimal(0)
     for _, ex in store.query("executions"):
@@ -68,7 +68,8 @@ def execution_cost_usd(store) -> Decimal:
         if ex.get("source") != "signal" or ref <= 0 or Decimal(ex["filled_quantity"]) <= 0:
             continue
         sign = 1 if ex["side"] == "buy" else -1
-        cost += sign * (Decimal(ex["price"]) / ref - 1) * Decimal(ex["notional_usd"])
+        price = Decimal(ex["price"])
+        cost += sign * (price - ref) * Decimal(ex["notional_usd"]) / price
     return cost
 
 
