@@ -17,7 +17,7 @@ that answers late is published and recorded by the next `scan_and_execute` or
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -37,6 +37,7 @@ from shared.execution.shared_depth import TakenDepth
 from shared.execution.writebehind import WriteBehind
 from shared.ports import Clock, Store
 
+OUTCOMES_KEPT = 100  # ArbitrageEngine.outcomes: the latest this many
 log = logging.getLogger("tradewinds.executor.arbitrage")
 
 
@@ -63,7 +64,9 @@ class ArbitrageEngine:
         self.breakers = legs.guarded.breakers
         self.writer = writer or WriteBehind()
         self.fees_bps = {v: f * 10_000 for v, f in scanner.fee.items()}
-        self.outcomes: list[ArbOutcome] = []
+        # the latest outcomes, for a reader in the same process (each is in `arbitrage/` already):
+        # bounded, so an executor that runs for months does not grow with them
+        self.outcomes: deque[ArbOutcome] = deque(maxlen=OUTCOMES_KEPT)
 
     # -- up to the decision (the hot path measured by the bench) -------------------------
     def decide(self, books: Books, inventory: Inventory, now, update: tuple[str, str] | None = None) -> Decisions:

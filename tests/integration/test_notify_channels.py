@@ -300,3 +300,21 @@ def test_local_channel_writes_jsonl_for_the_replay(tmp_path):
     summaries = list(read_notifications(path, kinds={"hourly_summary"}))
     assert [n.dedupe_key for n in summaries] == ["h1"] and len(channel.messages) == 2
     assert "PnL: +12.34 USDT" in render_plain(summaries[0])
+
+
+def test_the_configured_local_channel_keeps_its_file_not_a_copy_in_memory(tmp_path):
+    """A replay of months writes every notification to its file; the channel built from the
+    config keeps no list of them as well (only a channel without a file keeps them in memory)."""
+    from shared.notify.channels.factory import build_channels
+
+    path = tmp_path / "run" / "notifications.jsonl"
+    cfg = parse({"routes": {s.value: ["local"] for s in Severity}}).local_only(str(path))
+    channel = build_channels(cfg, secrets=None)["local"]
+    for key in ("a", "b", "c"):
+        channel.send(note(key))
+    assert [n.dedupe_key for n in read_notifications(path)] == ["a", "b", "c"]
+    assert len(channel.messages) == 0
+    memory_only = build_channels(parse({"routes": {s.value: ["local"] for s in Severity}}).local_only(None),
+                                 secrets=None)["local"]
+    memory_only.send(note("d"))
+    assert [n.dedupe_key for n in memory_only.messages] == ["d"]

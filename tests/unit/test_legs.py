@@ -203,3 +203,28 @@ def test_halt_blocks_the_hot_path_without_touching_the_store():
     assert engine.scan_and_execute(books, INVENTORY) == []
     assert venues["a"].sent == []
     assert any(m.reason is MissReason.RISK for m in engine.decide(books, INVENTORY, T0).near_misses)
+
+
+def test_the_engine_keeps_only_its_latest_outcomes_and_the_store_keeps_every_one(store, monkeypatch):
+    """A months-long executor must not grow with its outcomes: each is written to `arbitrage/`
+    and the engine keeps the latest OUTCOMES_KEPT for a reader in the same process."""
+    from datetime import timedelta
+
+    from shared.execution import arbitrage
+    from tests.executor_fixtures import book
+
+    monkeypatch.setattr(arbitrage, "OUTCOMES_KEPT", 2)
+    books = cross_books()
+    engine, _, clock = engine_for(books)
+    ids = []
+    for i in range(3):
+        clock.advance(timedelta(seconds=10))
+        now = clock.now()
+        books.update({key: book(*key, [(lv.price, lv.size) for lv in b.bids], [(lv.price, lv.size) for lv in b.asks],
+                                ts=now) for key, b in cross_books().items()})
+        assert len(engine.scan_and_execute(books, INVENTORY)) == 2, f"round {i}: one cross, two legs"
+        ids.append(engine.outcomes[-1].opportunity.id)
+    assert len(set(ids)) == 3
+    assert [o.opportunity.id for o in engine.outcomes] == ids[1:]
+    engine.writer.flush(store)
+    assert {k for k, _ in store.query("arbitrage")} >= {i.replace("/", "-") for i in ids}

@@ -52,5 +52,6 @@ def build_channels(config: NotifyConfig, secrets: Secrets,
                                     c.email.recipients, c.email.starttls, c.email.username,
                                     password, c.email.timeout_s)
     if "local" in used:
-        out["local"] = LocalChannel(c.local.path)
+        # with a file, the file is the record: no copy kept in memory (a month of replay)
+        out["local"] = LocalChannel(c.local.path, keep=not c.local.path)
     return out
