@@ -10,10 +10,11 @@ faders in `range`, shared/signals/regime.py); `off` removes every `regimes:`; `y
 shipped config/strategies as they are. Prints one table per market: per seed the strategies'
 net PnL after fees (the summary's attribution `strategy:*`, USD), the trading fees, the closed
 strategy round trips and fills, then the totals. `exec cost` is what the strategies' fills paid
-against their signals' price (spread crossed and the move to the fill, from each fill's
-slippage_bps x notional_usd) and `gross@signal` = net + fees + exec cost: the strategies' PnL had
-they traded at the price they saw, free. On a random walk its expectation is zero; the last line
-gives it with one standard error of the sum over seeds.
+against the price their signal named (the bar's close, the order's reference_price in its
+`orders/` document): the spread crossed, the book walked and the price's move from the close to
+the fill; `gross@signal` = net + fees + exec cost, the strategies' PnL had they traded at the
+price they saw, free. On a random walk its expectation is zero; the last line gives it with one
+standard error of the sum over seeds.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ def config_copy(gate: str, into: Path, min_t: float | None = None) -> Path:
 
 def execution_cost_usd(store) -> Decimal:
     """What the strategies' fills paid against the price their signal named (the bar's close,
-    kept as the order's reference_price): the spread crossed, the book walked and any move
-    between signal and fill, in USD (negative: the fill was better). Per fill:
+    the order's reference_price, which the executor's order record keeps): the spread crossed,
+    the book walked and the move between signal and fill, in USD (negative: the fill was
+    better). Per fill:
     side sign x (fill price - reference price) x quantity in USD, i.e. x notional_usd / fill price."""
     orders = dict(store.query("orders"))
     cost = Decimal(0)

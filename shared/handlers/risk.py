@@ -176,8 +176,8 @@ def on_signal(sig: Signal, env: Envelope, tx: Transaction, deps: RiskDeps) -> li
     exposure.order_opened(tx, order.client_order_id, now)
     tx.put("orders", order.client_order_id, {
         "status": "approved", "risk_open": True, "venue": order.venue, "symbol": order.symbol,
-        "side": order.side.value, "quantity": str(order.quantity), "reference_price": str(order.reference_price),
-        "updated_at": now.isoformat(), "cause_id": env.id})
+        "side": order.side.value, "quantity": str(order.quantity), "updated_at": now.isoformat(),
+        "cause_id": env.id})
     return [decision, order]
 
 

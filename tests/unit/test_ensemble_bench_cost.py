@@ -29,6 +29,10 @@ def test_buys_above_and_sells_below_the_signal_price_cost_what_they_gave_up():
     # a sell above its signal price was better than the signal: -0.20 (0.02 x 10)
     _order(store, "c", "50.00")
     _fill(store, "c", "sell", "10", "50.02", "500.20")
+    # quoted in BTC: buy 2 ETH at 0.05 BTC against a signal at 0.0499, BTC at 60,000 USD:
+    # 0.0001 BTC x 2 = 0.0002 BTC more = 12 USD (notional 0.1 BTC = 6,000 USD)
+    _order(store, "g", "0.0499")
+    _fill(store, "g", "buy", "2", "0.05", "6000")
     # not counted: an arbitrage fill, an order without a reference price, nothing filled
     _order(store, "d", "100.00")
     _fill(store, "d", "buy", "10", "101.00", "1010.00", source="arbitrage")
@@ -36,4 +40,4 @@ def test_buys_above_and_sells_below_the_signal_price_cost_what_they_gave_up():
     _fill(store, "e", "buy", "10", "101.00", "1010.00")
     _order(store, "f", "100.00")
     _fill(store, "f", "buy", "0", "0", "0")
-    assert execution_cost_usd(store) == D("0.50") + D("1.00") - D("0.20")
+    assert execution_cost_usd(store) == D("0.50") + D("1.00") - D("0.20") + D("12")

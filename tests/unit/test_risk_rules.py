@@ -146,14 +146,3 @@ def test_max_open_orders_denies_through_the_handler():
 def test_closing_a_position_is_never_refused_for_its_size():
     assert reasons(notional="99999", reduces=True, side=Side.SELL) == []
     assert [r.split(":")[0] for r in reasons(notional="99999")][0] == "max_order_usd"
-
-
-def test_an_approved_order_records_the_price_its_signal_named():
-    """The orders document keeps the signal's price (the order's reference_price): what a fill
-    is compared with to measure the cost of execution (bench/ensemble_regimes.py)."""
-    h = Harness()
-    h.mark("BTC/USDT", "50000")
-    out = h.signal(price="50123.45")
-    [order] = [m for m in out if isinstance(m, Order)]
-    doc = h.store.get("orders", order.client_order_id)
-    assert doc["status"] == "approved" and doc["reference_price"] == "50123.45"
