@@ -40,4 +40,4 @@ def test_buys_above_and_sells_below_the_signal_price_cost_what_they_gave_up():
     _fill(store, "e", "buy", "10", "101.00", "1010.00")
     _order(store, "f", "100.00")
     _fill(store, "f", "buy", "0", "0", "0")
-    assert execution_cost_usd(store) == D("0.50") + D("1.00") - D("0.20") + D("12")
+    assert execution_cost_usd(store) == D("0.50") + D("1.00") - D("0.20") + D(12)
