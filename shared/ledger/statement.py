@@ -23,20 +23,32 @@ ZERO = Decimal(0)
 
 def arbitrage_results(store: Store, start: str = "", end: str = "") -> list[Decimal]:
     """Net PnL per executed arbitrage (detected in [start, end) when given, ISO UTC): the value
-    of its legs' and hedges' fills when booked."""
+    of its legs' and hedges' fills when booked. With a window, only that window's arbitrage
+    documents and their own fills are read (the hourly summary of a months-long run reads an
+    hour, not the whole history)."""
+    if start or end:
+        where = ([("detected_at", ">=", start)] if start else []) + ([("detected_at", "<", end)] if end else [])
+        docs = [doc for _, doc in store.query("arbitrage", where)]
+        wanted = {i for doc in docs for i in _order_ids(doc)}
+        fills = (ex for cid in sorted(wanted) for _, ex in store.query("executions", [("client_order_id", "==", cid)]))
+    else:
+        docs = [doc for _, doc in store.query("arbitrage")]
+        fills = (ex for _, ex in store.query("executions"))
     by_order: dict[str, Decimal] = defaultdict(Decimal)
-    for _, ex in store.query("executions"):
+    for ex in fills:
         if ex.get("source") in ("arbitrage", "hedge"):
             by_order[ex["client_order_id"]] += Decimal(ex.get("value_usd", "0"))
     out = []
-    for _, doc in store.query("arbitrage"):
-        if (start and doc["detected_at"] < start) or (end and doc["detected_at"] >= end):
-            continue
-        ids = [leg for leg in doc.get("legs", []) if isinstance(leg, str)]  # client order ids
-        ids += list(doc.get("hedges", []))
+    for doc in docs:
+        ids = _order_ids(doc)
         if any(i in by_order for i in ids):
             out.append(sum((by_order.get(i, ZERO) for i in ids), ZERO))
     return out
+
+
+def _order_ids(doc: dict) -> list[str]:
+    """The client order ids of an arbitrage document's legs and hedges."""
+    return [leg for leg in doc.get("legs", []) if isinstance(leg, str)] + list(doc.get("hedges", []))
 
 
 def strategy_results(store: Store) -> list[Decimal]:
