@@ -14,11 +14,13 @@ def _books() -> SqliteStore:
     store.put("arbitrage", "a1", {"detected_at": "2026-01-05T10:15:00+00:00", "legs": ["c1", "c2"], "hedges": []})
     store.put("arbitrage", "a2", {"detected_at": "2026-01-05T11:05:00+00:00", "legs": ["c3", "c4"], "hedges": ["h1"]})
     store.put("arbitrage", "a3", {"detected_at": "2026-01-05T11:30:00+00:00", "legs": ["c5"], "hedges": []})  # no fill
-    fills = [("e1", "c1", "arbitrage", "-1000.00"), ("e2", "c2", "arbitrage", "1002.50"),
-             ("e3", "c3", "arbitrage", "-500.00"), ("e4", "c4", "arbitrage", "499.00"),
-             ("e5", "h1", "hedge", "0.40"), ("e6", "s1", "signal", "-250.00")]
-    for eid, cid, source, value in fills:
-        store.put("executions", eid, {"client_order_id": cid, "source": source, "value_usd": value})
+    # each fill after its arbitrage's detection; a2's hedge answers in the next hour
+    fills = [("e1", "c1", "arbitrage", "-1000.00", "10:15:01"), ("e2", "c2", "arbitrage", "1002.50", "10:15:01"),
+             ("e3", "c3", "arbitrage", "-500.00", "11:05:01"), ("e4", "c4", "arbitrage", "499.00", "11:05:02"),
+             ("e5", "h1", "hedge", "0.40", "12:00:03"), ("e6", "s1", "signal", "-250.00", "11:10:00")]
+    for eid, cid, source, value, at in fills:
+        store.put("executions", eid, {"client_order_id": cid, "source": source, "value_usd": value,
+                                      "executed_at": f"2026-01-05T{at}+00:00"})
     return store
 
 
