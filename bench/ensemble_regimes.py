@@ -66,8 +66,10 @@ def execution_cost_usd(store) -> Decimal:
     orders = dict(store.query("orders"))
     cost = Decimal(0)
     for _, ex in store.query("executions"):
+        if ex.get("source") != "signal" or Decimal(ex["filled_quantity"]) <= 0:
+            continue
         ref = Decimal(orders.get(ex["client_order_id"], {}).get("reference_price", "0"))
-        if ex.get("source") != "signal" or ref <= 0 or Decimal(ex["filled_quantity"]) <= 0:
+        if ref <= 0:
             continue
         sign = 1 if ex["side"] == "buy" else -1
         price = Decimal(ex["price"])

@@ -25,21 +25,16 @@ ZERO = Decimal(0)
 def arbitrage_results(store: Store, start: str = "", end: str = "") -> list[Decimal]:
     """Net PnL per executed arbitrage (detected in [start, end) when given, ISO UTC): the value
     of its legs' and hedges' fills when booked. With a window, only that window's arbitrage
-    documents and their own fills are read (the hourly summary of a months-long run reads an
-    hour, not the whole history)."""
-    if start or end:
-        where = ([("detected_at", ">=", start)] if start else []) + ([("detected_at", "<", end)] if end else [])
-        docs = [doc for _, doc in store.query("arbitrage", where)]
-        # a leg or hedge is filled after its arbitrage is detected: the fills since the window
-        # opened (a second of slack for 'Z' versus '+00:00'), through the executed_at index the
-        # hourly summary reads anyway (an index per field costs every write a JSON parse)
-        fills = (ex for _, ex in store.query("executions", [("executed_at", ">=", _second_before(start))])) \
-            if start else (ex for _, ex in store.query("executions"))
-    else:
-        docs = [doc for _, doc in store.query("arbitrage")]
-        fills = (ex for _, ex in store.query("executions"))
+    documents and the fills since it opened are read (the hourly summary of a months-long run
+    reads an hour, not the whole history)."""
+    window = ([("detected_at", ">=", start)] if start else []) + ([("detected_at", "<", end)] if end else [])
+    docs = [doc for _, doc in store.query("arbitrage", window)]
+    # a leg or hedge is filled after its arbitrage is detected: the fills since the window
+    # opened (a second of slack for 'Z' versus '+00:00'), through the executed_at index the
+    # hourly summary reads anyway (an index per field costs every write a JSON parse)
+    since = [("executed_at", ">=", _second_before(start))] if start else []
     by_order: dict[str, Decimal] = defaultdict(Decimal)
-    for ex in fills:
+    for _, ex in store.query("executions", since):
         if ex.get("source") in ("arbitrage", "hedge"):
             by_order[ex["client_order_id"]] += Decimal(ex.get("value_usd", "0"))
     out = []
