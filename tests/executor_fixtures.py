@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from shared.config.venues import MarketConfig
@@ -85,3 +86,21 @@ class Counting:
     def execute(self, order: Order) -> Execution:
         self.sent.append(order)
         return self.inner.execute(order)
+
+
+def random_books(rng: random.Random) -> dict:
+    """Books of a and b for the three symbols, now and then crossed, deep or stale (10 s)."""
+
+    def side(best: D, step: D, sign: int) -> list:
+        return [(str(best + sign * step * k), str(rng.randint(1, 50))) for k in range(4)]
+
+    out = {}
+    for venue in ("a", "b"):
+        for symbol, mid, tick in (("BTC/USDT", D(100), D("0.01")), ("ETH/USDT", D(5), D("0.001")),
+                                  ("ETH/BTC", D("0.05"), D("0.00001"))):
+            mid += tick * rng.choice((-40, -5, 0, 0, 5, 40))  # now and then a venue quotes away
+            bid = mid - tick * rng.randint(0, 4)
+            ask = mid + tick * rng.randint(1, 4)
+            age = timedelta(seconds=rng.choice((0, 0, 0, 10)))
+            out[(venue, symbol)] = book(venue, symbol, side(bid, tick, -1), side(ask, tick, 1), ts=T0 - age)
+    return out

@@ -32,6 +32,7 @@ from shared.delivery import run_step
 from shared.errors import ExchangeUnavailable
 from shared.execution.paper import PaperExchange
 from shared.execution.scanner_touch import MARGIN
+from shared.execution.touch_screen import books_worth_building, worth_mask
 from shared.handlers import executor, optimizer, risk, signal
 from shared.ledger import book
 from shared.market.depth import touch_book
@@ -162,15 +163,21 @@ class LocalPipeline:
         """The executor's hot path at every simulator book update (grid step, 5 s) before
         `until`, as the executor scans each update in production: the books are built and
         scanned where the touches show an edge (`Scanner.worth_scanning`; elsewhere a scan
-        could only record near misses), and the executions booked at once. Stepping the
+        could only record near misses), and the executions booked at once. The steps whose
+        touches show no edge even in floats are screened out a minute at a time (`_screen`). Stepping the
         simulator changes neither its random stream nor its bars; the bars that close on the
         way (none when the run starts on a whole minute) are returned for the caller to
         publish at `until`, as before."""
         if self.arb is None:
             return []
-        step, bars = timedelta(seconds=self.sim.step_s), []
+        step, bars, times = timedelta(seconds=self.sim.step_s), [], []
         t = self.clock.now() + step
         while t < until:
+            times.append(t)
+            t += step
+        for t, maybe in zip(times, self._screen(times)):
+            if not maybe:
+                continue  # no edge at the touches: the scan there could not trade
             self.clock.set(t)
             bars += self.sim.advance(t)
             tops = self._tops()
@@ -178,8 +185,19 @@ class LocalPipeline:
                 self.scan_arbitrage(tops)
                 self.bus.drain()
                 self.arb.writer.flush(self.store)
-            t += step
         return bars
+
+    def _screen(self, times: list[datetime]) -> list[bool]:
+        """Which of the grid steps `times` may be worth a scan: all of them, unless the market
+        gives their plain touches at once (`touch_prices`), when the float pre-screen
+        (shared/execution/touch_screen.py) leaves out the steps the exact check would
+        reject. A step left out is not visited: the market and the clock move on to the
+        next one looked at (advancing in bigger steps gives the same market)."""
+        touch_prices = getattr(self.sim, "touch_prices", None)
+        prices = touch_prices(times[0], len(times)) if times and touch_prices else None
+        if prices is None:
+            return [True] * len(times)
+        return worth_mask(self.arb.scanner, prices, len(times)).tolist()
 
     def _tops(self) -> dict:
         tops = {}
@@ -192,16 +210,18 @@ class LocalPipeline:
         return tops
 
     def scan_arbitrage(self, tops: dict | None = None) -> None:
-        """The executor's hot path on the books now: executions go to `executions`. The L2
-        books are built only when the touches show an edge net of fees; elsewhere the scan
-        finds no opportunity and reads its near misses from the touches alone
-        (`Scanner.worth_scanning` with a margin), so books of their touches scan the same."""
+        """The executor's hot path on the books now: executions go to `executions`. An L2
+        book is built only when a pair or cycle it is in shows an edge net of fees at the
+        touches (`touch_screen.books_worth_building`, with a margin); elsewhere the scan
+        finds no opportunity and reads its near misses from the touches alone, so books of
+        their touches scan the same."""
         from shared.execution.arbitrage import inventory_from_store
 
         tops = self._tops() if tops is None else tops  # the touches now (the caller's, when it read them)
         books = {key: touch_book(top) for key, top in tops.items()}
-        if self.arb.scanner.worth_scanning(tops, self.clock.now(), margin=MARGIN):
-            books = {key: self.sim.book(*key) for key in books}  # else the touches tell all
+        # full depth only where a pair or cycle shows an edge: elsewhere the touches tell all
+        for key in books_worth_building(self.arb.scanner, tops, self.clock.now(), MARGIN):
+            books[key] = self.sim.book(*key)
         self.arb.gate.refresh(self.store)
         for ex in self.arb.scan_and_execute(books, inventory_from_store(self.store), self.clock):
             self.bus.publish("executions", wrap(ex, ts=self.clock.now(), id=ex.execution_id),

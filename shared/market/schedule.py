@@ -96,6 +96,10 @@ class Schedule:
     def out_during(self, venue: str, lo: float, hi: float) -> bool:
         return any(w.overlaps(lo, hi) for w in self.outages.get(venue, ()))
 
+    def quiet(self, venue: str, lo: float, hi: float) -> bool:
+        """No outage and no stale window of the venue intersects [lo, hi)."""
+        return not any(w.overlaps(lo, hi) for w in (*self.outages.get(venue, ()), *self.stales.get(venue, ())))
+
     def stale_window(self, venue: str, t: float) -> Window | None:
         for window in self.stales.get(venue, ()):
             if window.covers(t):

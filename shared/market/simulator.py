@@ -41,6 +41,7 @@ class _Block:
         self.tail = tail                      # latent log prices of the steps just before
         self.quotes: dict[tuple[str, str], PairQuotes] = {}
         self.touches: dict[tuple[str, str], list] = {}  # per pair: depth.touches rows, when first read
+        self.touch_arrays: dict[tuple[str, str], np.ndarray] = {}  # the same, as the (steps, 4) array
         self.bar_ticks: dict[tuple[str, str], BarTicks] = {}  # per pair: the bars in grid units, when first closed
 
 
@@ -141,7 +142,7 @@ class MarketSimulator:
                 logp[:, a] += offset
                 overlays[asset] = offset
         cfg = self.config
-        block.touches, block.bar_ticks = {}, {}  # derived from the quotes: again after a crash
+        block.touches, block.touch_arrays, block.bar_ticks = {}, {}, {}  # from the quotes: again after a crash
         for venue, symbol in self.pairs:
             base, _, quote = symbol.partition("/")
             bi = self.latent.index(base)
@@ -261,13 +262,44 @@ class MarketSimulator:
             block = self._block(step // self.block_steps)
             ticks = block.touches.get((venue, symbol))
             if ticks is None:
-                q = block.quotes[(venue, symbol)]
-                ticks = block.touches[(venue, symbol)] = touches(
-                    q.mid, q.half_spread, q.bid_size, q.ask_size, price, lot).tolist()
+                ticks = block.touches[(venue, symbol)] = self._touch_array(block, venue, symbol).tolist()
             bid, ask, bid_lots, ask_lots = ticks[step % self.block_steps]
             top = self._tops[key] = top_of(venue, symbol, self._step_time(step), bid, ask, bid_lots,
                                            ask_lots, price, lot)
         return top
+
+    def _touch_array(self, block: _Block, venue: str, symbol: str) -> np.ndarray:
+        """`depth.touches` of the block's steps for one book (computed once per block)."""
+        arr = block.touch_arrays.get((venue, symbol))
+        if arr is None:
+            price, lot = self._grids[symbol]
+            q = block.quotes[(venue, symbol)]
+            arr = block.touch_arrays[(venue, symbol)] = touches(
+                q.mid, q.half_spread, q.bid_size, q.ask_size, price, lot)
+        return arr
+
+    def touch_prices(self, first: datetime, count: int) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] | None:
+        """The bid and ask of every book (floats: the ticks times the tick size) at the `count`
+        grid steps from `first` on, as `top` will give them when the market is advanced there,
+        for a float pre-screen of many steps at once (shared/execution/touch_screen.py). None
+        (read them step by step) unless they are all plain touches: the steps in one block
+        already generated (nothing new is drawn on the way) and no venue out or showing a
+        held (stale) book during them."""
+        k0 = self._step_at(seconds(first))
+        k1 = k0 + count - 1
+        b = k0 // self.block_steps
+        block = self._blocks.get(b)
+        if count <= 0 or block is None or k1 // self.block_steps != b or k0 <= self._step:
+            return None
+        lo, hi = self._step_time(k0).timestamp(), self._step_time(k1).timestamp() + self.step_s
+        if not all(self.schedule.quiet(v, lo, hi) for v in self.venues):
+            return None
+        i0, out = k0 - b * self.block_steps, {}
+        for venue, symbol in self.pairs:
+            unit = self._grids[symbol][0].step  # float(tick size)
+            ticks = self._touch_array(block, venue, symbol)[i0:i0 + count]
+            out[(venue, symbol)] = (ticks[:, 0] * unit, ticks[:, 1] * unit)
+        return out
 
     def book(self, venue: str, symbol: str) -> BookSnapshot:
         point = self._current(venue, symbol)

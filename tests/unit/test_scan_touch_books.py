@@ -26,6 +26,7 @@ from tests.executor_fixtures import (
     book,
     cross_books,
     market,
+    random_books,
     triangle_books,
 )
 
@@ -96,27 +97,11 @@ def test_a_cycle_with_edge_needs_the_full_books_and_one_under_the_fees_does_not(
     assert "fees" in [m.reason.value for m in scan(s, books)[1]]
 
 
-def _random_books(rng: random.Random) -> dict:
-    def side(best: D, step: D, sign: int) -> list:
-        return [(str(best + sign * step * k), str(rng.randint(1, 50))) for k in range(4)]
-
-    out = {}
-    for venue in ("a", "b"):
-        for symbol, mid, tick in (("BTC/USDT", D(100), D("0.01")), ("ETH/USDT", D(5), D("0.001")),
-                                  ("ETH/BTC", D("0.05"), D("0.00001"))):
-            mid += tick * rng.choice((-40, -5, 0, 0, 5, 40))  # now and then a venue quotes away
-            bid = mid - tick * rng.randint(0, 4)
-            ask = mid + tick * rng.randint(1, 4)
-            age = timedelta(seconds=rng.choice((0, 0, 0, 10)))
-            out[(venue, symbol)] = book(venue, symbol, side(bid, tick, -1), side(ask, tick, 1), ts=T0 - age)
-    return out
-
-
 def test_on_random_books_without_edge_the_touches_scan_as_the_full_books():
     rng, s = random.Random(5), scanner()
     shallow = with_misses = full = 0
     for _ in range(400):
-        books = _random_books(rng)
+        books = random_books(rng)
         if deep(s, books):
             full += 1
             continue
