@@ -37,6 +37,7 @@ from shared.backtest.engine import BacktestResult, run, signal_events
 from shared.backtest.parity import Account, Comparison, Decision, Leg, Refusal, Rules, compare
 from shared.contracts import Bar, ExecutionStatus, Signal
 from shared.risk.config import RiskConfig
+from shared.signals import window_bars
 from shared.strategies.base import BarArrays
 from shared.strategies.config import StrategySpec, load_strategies
 from shared.strategies.registry import get_plugin
@@ -145,7 +146,7 @@ def _check_windows(store, bars: dict[tuple[str, str], list[Bar]]) -> None:
     """The recorded bars are the ones the signal step kept (its window's tail)."""
     for (venue, symbol), seen in bars.items():
         doc = store.get("windows", f"{venue}-{symbol.replace('/', '-')}") or {"bars": []}
-        kept = [list(row) for row in doc["bars"]]
+        kept = [list(row) for row in window_bars.rows(store, doc)]
         tail = [[b.open_time.isoformat(), float(b.open), float(b.high), float(b.low), float(b.close),
                  float(b.volume)] for b in seen[-len(kept):]] if kept else []
         if kept != tail:

@@ -1,7 +1,7 @@
 """The signal step: closed bars → strategy votes (+ the LSTM voter) → ensemble → Signal.
 
-State per venue/symbol lives in `windows/{venue}-{symbol}` (the last bars, the last side
-emitted, who opened it, each voter's paper position and recent realised hit score); strategy
+State per venue/symbol lives in `windows/{venue}-{symbol}` (the last bars: the newest in
+the document, older ones in chunks, shared/signals/window_bars.py; the last side emitted, who opened it, each voter's paper position and recent realised hit score); strategy
 parameters are read from `params/{strategy}` (current version) on every bar, so a new version
 applies without a redeploy; ensemble weights from `weights/current`. Every bar moves its
 symbol's mark (`marks/{BASE-QUOTE}`); a bar of a reference symbol (config `reference_symbols`:
@@ -24,9 +24,11 @@ counts it as flat instead), and a long it opened is closed.
 
 Speed (the replay runs this for every bar): each strategy computes its last bar's vote only
 (`latest_vote`: exactly the vectorised series' last element), the regime reads the window
-once, and the process keeps each window's OHLCV arrays with the rows they came from, so a
-bar whose stored rows are those shifts the arrays by one instead of rebuilding them (any
-other rows, e.g. another instance's or a resumed run's, are converted afresh).
+once, a bar rewrites only the window's newest rows (a chunk of older ones is written once
+per 20 bars), and the process keeps each window's OHLCV arrays with the stamp of the rows
+they came from, so a bar whose stored rows are those shifts the arrays by one instead of
+rebuilding them (any other rows, e.g. another instance's or a resumed run's, are read and
+converted afresh).
 """
 
 from __future__ import annotations
@@ -52,18 +54,18 @@ from shared.contracts import (
 )
 from shared.errors import PermanentError, TransientError
 from shared.ports import Clock, Predictor, Transaction
-from shared.signals import standing
+from shared.signals import standing, window_bars
 from shared.signals.ensemble import Consensus, consensus
 from shared.signals.lstm_voter import LstmInput, predictor_resting, vote_from_probability
 from shared.signals.regime import detect as detect_regime
 from shared.signals.reweight import VoterStats, reweight
+from shared.signals.window_bars import WINDOW
 from shared.strategies.base import BarArrays
 from shared.strategies.config import StrategySpec, load_strategies
 from shared.strategies.registry import get_plugin, latest_vote
 
 log = logging.getLogger("tradewinds.signal")
-WINDOW = 240
-_ARRAYS: dict[str, tuple[list, np.ndarray]] = {}  # per window key: its last rows, as (5, n) OHLCV
+_ARRAYS: dict[str, tuple[tuple, np.ndarray]] = {}  # per window key: its stored rows' stamp, (5, n) OHLCV
 _ARRAYS_MAX = 512
 PERF_DECAY = 0.999  # per bar: about a day of memory on 1-minute bars
 
@@ -159,14 +161,16 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
         doc = {"bars": [], "last_side": None, "last_votes": {}, "perf": {}}
         index = tx.get("windows", "_index") or {"keys": []}
         tx.put("windows", "_index", {"keys": sorted(set(index["keys"]) | {key})})
-    rows = doc["bars"]
-    if rows and rows[-1][0] >= bar.open_time.isoformat():
+    newest = doc["bars"][-1] if doc["bars"] else None
+    if newest and newest[0] >= bar.open_time.isoformat():
         return []  # an older or repeated bar: the window already has it
-    prev_close = rows[-1][4] if rows else None
-    rows = (rows + [[bar.open_time.isoformat(), float(bar.open), float(bar.high), float(bar.low),
-                     float(bar.close), float(bar.volume)]])[-WINDOW:]
+    prev_close = newest[4] if newest else None
+    row = [bar.open_time.isoformat(), float(bar.open), float(bar.high), float(bar.low),
+           float(bar.close), float(bar.volume)]
     perf = _score_previous_votes(doc, prev_close, float(bar.close))
-    arrays = _window_arrays(key, doc["bars"], rows)
+    before = window_bars.stamp(doc)
+    window_bars.append(tx, key, doc, row)
+    arrays = _window_arrays(key, tx, before, doc, row)
     weights, weights_version = _weights(tx, deps)
     regime = detect_regime(arrays)  # a strategy with `regimes:` not listing it votes flat, abstaining
     votes: list[Vote] = []
@@ -187,6 +191,7 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
     if deps.predictor is not None and deps.lstm_input is not None and not deps.lstm_input.applies(bar):
         lstm_note = f"the LSTM does not score {bar.venue} {bar.symbol}"
     if deps.predictor is not None and deps.lstm_input is not None and deps.lstm_input.applies(bar):
+        rows = window_bars.rows(tx, doc)  # the window with this bar
         lstm_vote, lstm_note, warn = _lstm_vote(rows, bar, tx, deps, weights.get("lstm", 0.0))
         if lstm_vote is not None:
             votes.append(lstm_vote)
@@ -201,7 +206,7 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
     abstaining = sum(v.weight for v in votes if not live[v.voter]) if deps.standing.dilute else 0.0
     votes = [v if live[v.voter] else Vote(voter=v.voter, side=v.side, confidence=v.confidence, weight=0.0)
              for v in votes]  # paper votes
-    doc.update(bars=rows, perf=perf, regime=regime,
+    doc.update(perf=perf, regime=regime,
                last_votes={v.voter: (v.side.sign if v.side else 0) * v.confidence for v in votes})
     decision = consensus(votes, threshold=deps.threshold, abstaining=abstaining)
     owner = doc.get("owner")
@@ -221,23 +226,26 @@ def on_bar(bar: Bar, tx: Transaction, deps: SignalDeps) -> list[Message]:
     return out
 
 
-def _window_arrays(key: str, before: list, rows: list) -> BarArrays:
-    """The window's rows as arrays. The process keeps, per window, the rows it converted last
-    and their (5, n) matrix: when the stored rows before this bar equal those (another
-    instance, store, retried transaction or resumed run makes them differ), the new matrix
-    is the kept one shifted by this bar, else it is built from the rows: the same floats."""
+def _window_arrays(key: str, tx: Transaction, before: tuple, doc: dict, row: list) -> BarArrays:
+    """The window's last WINDOW rows (with `row`, just appended to `doc`) as arrays. The
+    process keeps, per window, the stored rows' stamp (`window_bars.stamp`: chunk ids and
+    newest rows) after the bar it handled last, with their (5, n) matrix: when the stamp
+    read before this bar equals it (another instance, store, retried transaction or resumed
+    run makes them differ), the new matrix is the kept one shifted by `row`, else it is
+    built from the stored rows (`window_bars.rows`): the same floats either way."""
     kept = _ARRAYS.get(key)
     if kept is not None and kept[0] == before:
-        drop = len(before) + 1 - len(rows)
-        matrix = np.empty((5, len(rows)))
-        matrix[:, :-1] = kept[1][:, drop:]
-        matrix[:, -1] = rows[-1][1:6]
+        n = min(kept[1].shape[1] + 1, WINDOW)
+        matrix = np.empty((5, n))
+        matrix[:, :-1] = kept[1][:, kept[1].shape[1] + 1 - n:]
+        matrix[:, -1] = row[1:6]
     else:
+        rows = window_bars.rows(tx, doc)
         matrix = np.array([r[1:6] for r in rows], dtype=np.float64).T.copy()
         if len(_ARRAYS) >= _ARRAYS_MAX:
             _ARRAYS.clear()
     matrix.flags.writeable = False  # kept for the next bar: no strategy may write into it
-    _ARRAYS[key] = (rows, matrix)
+    _ARRAYS[key] = (window_bars.stamp(doc), matrix)
     return BarArrays(*matrix)
 
 

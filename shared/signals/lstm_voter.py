@@ -14,6 +14,7 @@ from shared.contracts import Bar, Side, Vote
 from shared.ml.config import FeatureSpec
 from shared.ml.features import VenueSeries, latest_window
 from shared.ports import Transaction
+from shared.signals import window_bars
 
 RETRY_AFTER = timedelta(seconds=60)
 
@@ -34,7 +35,7 @@ class LstmInput:
                 rows = current[1]
             else:
                 doc = tx.get("windows", f"{venue}-{self.spec.symbol.replace('/', '-')}")
-                rows = doc["bars"] if doc else []
+                rows = window_bars.rows(tx, doc) if doc else []
             if not rows:
                 return None
             times = np.array([int(datetime.fromisoformat(r[0]).timestamp()) for r in rows], dtype=np.int64)

@@ -20,6 +20,7 @@ from shared.adapters.local.secrets import EnvFileSecrets
 from shared.clock import SimulatedClock
 from shared.contracts import Bar, from_wire, wrap
 from shared.handlers import executor
+from shared.signals import window_bars
 from tests.integration.test_emulator_pubsub import CountingVenue, pull_until, wait_for
 
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(120)]
@@ -103,7 +104,7 @@ def test_a_duplicated_push_has_one_effect(plane):
     store, urls = plane["store"], plane["urls"]
     bar = seed_uptrend(store, minutes=30)
     env = wrap(bar, ts=bar.open_time, id="bar-dup")
-    before = len(store.get("windows", "binance-BTC-USDT")["bars"])
+    before = len(window_bars.rows(store, store.get("windows", "binance-BTC-USDT"), last=None))
     push = {"message": {"data": base64.b64encode(env.to_json()).decode(), "attributes": env.attributes(),
                         "messageId": "42", "message_id": "42",
                         "publishTime": datetime.now(UTC).isoformat().replace("+00:00", "Z")},
@@ -111,7 +112,7 @@ def test_a_duplicated_push_has_one_effect(plane):
     url = f"{urls['signal']}/projects/{plane['bus'].project}/topics/market-bars"
     for _ in range(2):
         assert httpx.post(url, json=push, timeout=30).status_code == 200
-    assert len(store.get("windows", "binance-BTC-USDT")["bars"]) == before + 1
+    assert len(window_bars.rows(store, store.get("windows", "binance-BTC-USDT"), last=None)) == before + 1 == 31
     assert len(processed(store, "signal", "bar")) == 1
 
 

@@ -1,7 +1,8 @@
 """The signal step's in-process window arrays (shared/handlers/signal.py `_window_arrays`):
 the kept arrays are used only when the stored rows are the ones they were built from, so two
 stores (two runs, instances or a retried transaction) in one process never see each other's
-bars, and the step decides exactly as when every bar rebuilt its arrays from the rows."""
+bars, and the step decides exactly as when every bar rebuilt its arrays from the rows (the
+window stored in chunks: shared/signals/window_bars.py)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from shared.clock import SimulatedClock
 from shared.config.venues import load_market_config
 from shared.handlers import signal
 from shared.market.simulator import MarketSimulator
+from shared.signals import window_bars
 from shared.signals.standing import StandingConfig
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -27,19 +29,33 @@ def _columns(arrays) -> list[list[float]]:
     return [getattr(arrays, f).tolist() for f in ("open", "high", "low", "close", "volume")]
 
 
+def _arrays(store: SqliteStore, key: str, doc: dict, row: list):
+    """One bar's arrays as the step builds them: the row appended to the stored window."""
+    with store.transaction() as tx:
+        before = window_bars.stamp(doc)
+        window_bars.append(tx, key, doc, row)
+        got = signal._window_arrays(key, tx, before, doc, row)
+        tx.put("windows", key, doc)
+    return got
+
+
 def test_kept_arrays_are_used_only_for_the_rows_they_were_built_from():
     signal._ARRAYS.clear()
+    a, b, key = SqliteStore(":memory:"), SqliteStore(":memory:"), "v-A-B"
     first = _rows(240, 100.0)
-    signal._window_arrays("v-A-B", first[:-1], first)  # built from the rows, kept
+    _arrays(a, key, {"bars": first[:-1]}, first[-1])  # a window stored whole (before chunks): built, kept
+    stored = a.get("windows", key)
+    assert len(stored["chunks"]) == 11 and len(stored["bars"]) == 20  # 240 rows: 11 chunks of 20 + 20
     nxt = (first + _rows(1, 340.0, t0=240))[-240:]
-    got = signal._window_arrays("v-A-B", [list(r) for r in first], nxt)  # equal stored rows: shifted
+    got = _arrays(a, key, a.get("windows", key), nxt[-1])  # the stored rows are the kept ones: shifted
     assert _columns(got) == [[r[i] for r in nxt] for i in range(1, 6)]
     assert got.close[0] == 101.25 and got.close[-1] == 340.25  # 100 + 1 + 0.25 (the oldest dropped); 340 + 0.25
     other = _rows(240, 5_000.0)  # another store's window under the same key: not the kept rows
-    got = signal._window_arrays("v-A-B", other[:-1], other)
+    got = _arrays(b, key, {"bars": other[:-1]}, other[-1])
     assert got.close[0] == 5_000.25 and got.close[-1] == 5_239.25  # 5000 + 239 + 0.25: its own bars
-    retried = signal._window_arrays("v-A-B", first, nxt)  # the kept rows were never stored (retry)
+    retried = _arrays(a, key, stored, nxt[-1])  # a's rows before the bar again (a retried transaction)
     assert retried.close[-1] == 340.25 and retried.close[0] == 101.25
+    assert _columns(retried) == [[r[i] for r in nxt] for i in range(1, 6)]
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +98,13 @@ def test_two_runs_interleaved_in_one_process_decide_as_each_alone(bars):
                     signal._ARRAYS.clear()  # every bar builds its arrays from the stored rows
                 out[name] += _step(bar, stores[name], clocks[name], deps[name])
         runs[mode] = ({k: [m.model_dump_json() for m in v] for k, v in out.items()},
-                      {k: sorted(s.query("windows")) for k, s in stores.items()})
+                      {k: [(i, d, window_bars.rows(s, d, last=None) if "bars" in d else None)
+                           for i, d in sorted(s.query("windows"))] for k, s in stores.items()})
         for s in stores.values():
             s.close()
     assert runs["interleaved"] == runs["alone"]
     signals, windows = runs["interleaved"]
     assert signals["a"] and signals["b"]  # the comparison covered decisions
-    btc_a = dict(windows["a"])["binance-BTC-USDT"]["bars"]
-    btc_b = dict(windows["b"])["binance-BTC-USDT"]["bars"]
-    assert np.allclose([r[4] for r in btc_b], [r[4] * 1.5 for r in btc_a])  # each kept its own prices
+    btc_a = {i: rows for i, _, rows in windows["a"]}["binance-BTC-USDT"]
+    btc_b = {i: rows for i, _, rows in windows["b"]}["binance-BTC-USDT"]
+    assert len(btc_a) == 90 and np.allclose([r[4] for r in btc_b], [r[4] * 1.5 for r in btc_a])  # each kept its own prices
