@@ -4,7 +4,7 @@ strings (our Decimals) compare as numbers."""
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,19 +28,40 @@ def comparable(value: Any) -> Any:
     return value
 
 
-def matches(doc: Document, where: Sequence[Where]) -> bool:
-    for field, op, value in where:
-        if op not in OPS:
-            raise ValueError(f"unsupported query operator {op!r}")
+def _test(field: str, op: str, value: Any) -> Callable[[Document], bool]:
+    """`doc[field] op value` as `matches` decides it, with `value` made comparable once."""
+    if op not in OPS:
+        raise ValueError(f"unsupported query operator {op!r}")
+    fn, right = OPS[op], comparable(value)
+    if isinstance(right, str) and op != "!=":
+        # a non-numeric string holds (==, <, ...) only against a non-numeric string: a number
+        # (a Decimal) never equals or orders with it; the string comparison first, so the
+        # Decimal parse of the document's value runs only where that comparison holds
+        def test(doc: Document) -> bool:
+            left = doc.get(field)
+            return isinstance(left, str) and fn(left, right) and isinstance(comparable(left), str)
+        return test
+
+    def test(doc: Document) -> bool:
         if field not in doc:
             return False
-        left, right = comparable(doc[field]), comparable(value)
         try:
-            if not OPS[op](left, right):
-                return False
+            return bool(fn(comparable(doc[field]), right))
         except TypeError:
             return False
-    return True
+    return test
+
+
+def predicate(where: Sequence[Where]) -> Callable[[Document], bool]:
+    """Whether a document matches every condition of `where` (see `matches`)."""
+    tests = [_test(*w) for w in where]
+    return lambda doc: all(test(doc) for test in tests)
+
+
+def matches(doc: Document, where: Sequence[Where]) -> bool:
+    """Every condition holds; a document without the field matches none; numeric strings
+    compare as numbers, other strings as strings, and a number never with a string."""
+    return predicate(where)(doc)
 
 
 def select(
@@ -52,7 +73,8 @@ def select(
 ) -> list[tuple[str, Document]]:
     """The Store.query semantics over (id, doc) pairs: filter, order by id then by
     `order_by` (documents without it are left out), then limit."""
-    out = sorted(((i, d) for i, d in docs if matches(d, where)), key=lambda item: item[0])
+    keep = predicate(where)
+    out = sorted(((i, d) for i, d in docs if keep(d)), key=lambda item: item[0])
     if order_by:
         out = [(i, d) for i, d in out if order_by in d]
         out.sort(key=lambda item: comparable(item[1][order_by]), reverse=descending)

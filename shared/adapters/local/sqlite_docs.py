@@ -117,16 +117,20 @@ _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SQL_OPS = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-def prefilter(where: Sequence[Where]) -> tuple[str, list[str], set[str]]:
+def prefilter(where: Sequence[Where]) -> tuple[str, list[str], tuple[str, ...]]:
     """SQL conditions keeping every document `select(where)` keeps (it still decides): the
     comparisons of a plain field with a non-numeric string. Such a comparison holds in
     `select` only when the document's value is a non-numeric string too, compared as
-    Python compares strings, as SQLite compares text (by code point). Also the fields."""
-    sql, args, fields = "", [], set()
+    Python compares strings, as SQLite compares text (by code point). Also the fields,
+    each once, those compared for equality first (the column order of an index that
+    serves the conditions: equalities, then a range)."""
+    sql, args, equal, other = "", [], [], []
     for field, op, value in where:
         if (op in _SQL_OPS and type(value) is str and _FIELD.match(field)
                 and not isinstance(comparable(value), Decimal)):
             sql += f" AND json_extract(data, '$.{field}') {_SQL_OPS[op]} ?"
             args.append(value)
-            fields.add(field)
-    return sql, args, fields
+            (equal if op == "==" else other).append(field)
+    fields = dict.fromkeys(equal)
+    fields.update(dict.fromkeys(f for f in other if f not in fields))
+    return sql, args, tuple(fields)
