@@ -23,6 +23,8 @@ from shared.market.schedule import Schedule
 from shared.market.ticks import Grid
 
 _MINUTE = timedelta(minutes=1)
+_MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -85,4 +87,34 @@ def block_bars(
                 venue, x.open_time.timestamp(), x.open_time.timestamp() + 60.0)]
         out.extend(bars)
     out.sort(key=lambda bar: bar.open_time)   # stable: pairs stay in (venue, symbol) order
+    return out
+
+
+def block_arrays(
+    pairs: list[tuple[str, str]], quotes: dict[tuple[str, str], PairQuotes],
+    grids: dict[str, tuple[Grid, Grid]], schedule: Schedule, lo: int, hi: int,
+    first_open: datetime, cache: dict[tuple[str, str], BarTicks],
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """`block_bars` as arrays, per pair: the open times (microseconds since the epoch) and
+    the (n, 5) open/high/low/close/volume, each the float of the Bar's Decimal
+    (`Grid.floats`), without building the Bars (research reads arrays)."""
+    out: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    if hi <= lo:
+        return out
+    first = (first_open.astimezone(UTC) - _EPOCH) // _MICROSECOND
+    times = first + np.arange(hi - lo, dtype=np.int64) * 60_000_000
+    for venue, symbol in pairs:
+        price, lot = grids[symbol]
+        ticks = cache.get((venue, symbol))
+        if ticks is None:
+            ticks = cache[(venue, symbol)] = BarTicks.of(quotes[(venue, symbol)], price, lot)
+        rows = np.column_stack([price.floats(np.asarray(side[lo:hi])) for side in
+                                (ticks.open, ticks.high, ticks.low, ticks.close)]
+                               + [lot.floats(np.asarray(ticks.volume[lo:hi]))])
+        keep = times
+        if venue in schedule.outages:
+            ok = np.array([not schedule.out_during(venue, t / 1e6, t / 1e6 + 60.0) for t in times.tolist()],
+                          dtype=bool)
+            keep, rows = times[ok], rows[ok]
+        out[(venue, symbol)] = (keep, rows)
     return out

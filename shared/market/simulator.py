@@ -21,7 +21,7 @@ import numpy as np
 from shared.config.venues import MarketConfig
 from shared.contracts import Bar, BookSnapshot, BookTop
 from shared.errors import ExchangeUnavailable
-from shared.market.bars import BarTicks, block_bars
+from shared.market.bars import BarTicks, block_arrays, block_bars
 from shared.market.depth import QuotePoint, book_snapshot, book_top, top_of, touches
 from shared.market.latent import LatentBlock, LatentProcess, stream
 from shared.market.microstructure import Dislocation, PairProcess, PairRaw
@@ -177,18 +177,42 @@ class MarketSimulator:
     # -- moving the market ----------------------------------------------------------------
     def advance(self, to: datetime) -> list[Bar]:
         """Move to `to`; return the 1-minute bars that closed in (previous now, to]."""
+        bars: list[Bar] = []
+        self._move(to, lambda b, block, lo, hi: bars.extend(self._bars(b, block, lo, hi)))
+        return bars
+
+    def advance_arrays(self, to: datetime) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+        """`advance`, its bars as arrays per (venue, symbol): open times (microseconds since
+        the epoch) and (n, 5) OHLCV floats, each the float of the Bar's Decimal
+        (`bars.block_arrays`): what research reads, without the Bar messages."""
+        parts: dict[tuple[str, str], list] = {pair: [] for pair in self.pairs}
+
+        def collect(b: int, block: _Block, lo: int, hi: int) -> None:
+            first_open = self.origin + timedelta(minutes=b * BLOCK_MINUTES + lo)
+            got = block_arrays(self.pairs, block.quotes, self._grids, self.schedule, lo, hi, first_open,
+                               block.bar_ticks)
+            for pair, arrays in got.items():
+                parts[pair].append(arrays)
+
+        self._move(to, collect)
+        return {pair: (np.concatenate([t for t, _ in got]) if got else np.zeros(0, dtype=np.int64),
+                       np.concatenate([r for _, r in got]) if got else np.zeros((0, 5)))
+                for pair, got in parts.items()}
+
+    def _move(self, to: datetime, collect) -> None:
+        """Move to `to`, handing `collect(block index, block, lo, hi)` each block's minutes
+        [lo, hi) that closed on the way."""
         to_s, now_s = seconds(to), self.now.timestamp()
         if to_s < now_s:
             raise ValueError(f"cannot move the market back from {self.now} to {to}")
         k_old, k_new = self._step, self._step_at(to_s)
         m_lo = math.floor((now_s - self._origin_s) / 60.0 + _EPS)
         m_hi = math.floor((to_s - self._origin_s) / 60.0 + _EPS)
-        bars: list[Bar] = []
         for b in range(k_old // self.block_steps, k_new // self.block_steps + 1):
             block = self._block(b)
             lo = max(m_lo - b * BLOCK_MINUTES, 0)
             hi = min(m_hi - b * BLOCK_MINUTES, BLOCK_MINUTES)
-            bars.extend(self._bars(b, block, lo, hi))
+            collect(b, block, lo, hi)
             first, last = max(k_old + 1, b * self.block_steps), min(k_new, (b + 1) * self.block_steps - 1)
             if last >= first:
                 self._capture_holds(first, last)
@@ -197,7 +221,6 @@ class MarketSimulator:
         self.now = to.astimezone(UTC)
         self._books.clear()
         self._tops.clear()
-        return bars
 
     def _bars(self, b: int, block: _Block, lo: int, hi: int) -> list[Bar]:
         first_open = self.origin + timedelta(minutes=b * BLOCK_MINUTES + lo)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+import numpy as np
+
 _EPS = 1e-9
 
 
@@ -29,3 +31,17 @@ class Grid:
     def decimal(self, units: int) -> Decimal:
         """`units` grid steps as an exact Decimal with the grid's exponent."""
         return Decimal(int(units)) * self.unit
+
+    def floats(self, units: np.ndarray) -> np.ndarray:
+        """`float(self.decimal(u))` for every u of an integer array, without the Decimals:
+        the unit is m x 10^e (integers), so u x m is an exact integer and one IEEE division
+        (or product) by 10^|e| rounds the exact value once, as the float of the Decimal
+        does. Outside exact float range (|u x m| >= 2^53 or |e| > 22) through the Decimals."""
+        units = np.asarray(units, dtype=np.int64)
+        sign, digits, exp = self.unit.as_tuple()
+        m = int("".join(map(str, digits))) * (-1 if sign else 1)
+        scaled = units * m
+        if abs(exp) > 22 or (units.size and int(np.abs(units).max()) * abs(m) >= 2**53):
+            return np.array([float(self.decimal(int(u))) for u in units.tolist()], dtype=np.float64)
+        exact = scaled.astype(np.float64)
+        return exact / float(10 ** -exp) if exp < 0 else exact * float(10 ** exp)

@@ -83,7 +83,8 @@ def simulated(market: MarketConfig, venue: str, symbols: Sequence[str], start: d
 def simulated_arrays(market: MarketConfig, venue: str, symbols: Sequence[str], start: datetime,
                      end: datetime, seed: int, update_s: float) -> list[BarArrays]:
     """`align(simulated(...))`, generated a day at a time (the simulator's bars do not
-    depend on how it is stepped) and cached as arrays; a fresh copy for every caller."""
+    depend on how it is stepped) as arrays (`MarketSimulator.advance_arrays`: the floats of
+    the Bars' Decimals, no Bar built) and cached; a fresh copy for every caller."""
     key = (venue, tuple(symbols), start, end, seed, update_s)
     cached = _SIM_CACHE.get(key)
     if cached is None:
@@ -91,14 +92,15 @@ def simulated_arrays(market: MarketConfig, venue: str, symbols: Sequence[str], s
         times: dict[str, list[np.ndarray]] = {s: [] for s in symbols}
         rows: dict[str, list[np.ndarray]] = {s: [] for s in symbols}
         at = start
+        lo, hi = _micros(start), _micros(end)
         while at < end:
             at = min(at + _CHUNK, end)
-            chunk = sim.advance(at)
+            chunk = sim.advance_arrays(at)  # the Bars' floats, without the Bars
             for s in symbols:
-                kept = [b for b in chunk if b.symbol == s and start <= b.open_time < end]
-                arrays = BarArrays.from_bars(kept)
-                times[s].append(np.array([_micros(b.open_time) for b in kept], dtype=np.int64))
-                rows[s].append(np.column_stack([getattr(arrays, f) for f in _FIELDS]))
+                t, r = chunk[(venue, s)]
+                keep = (t >= lo) & (t < hi)
+                times[s].append(t[keep])
+                rows[s].append(r[keep])
         cached = tuple(_align_arrays([
             (np.concatenate(times[s]) if times[s] else np.zeros(0, dtype=np.int64),
              np.concatenate(rows[s]) if rows[s] else np.zeros((0, 5)))
