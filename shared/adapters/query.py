@@ -55,6 +55,13 @@ def _test(field: str, op: str, value: Any) -> Callable[[Document], bool]:
 def predicate(where: Sequence[Where]) -> Callable[[Document], bool]:
     """Whether a document matches every condition of `where` (see `matches`)."""
     tests = [_test(*w) for w in where]
+    if not tests:
+        return lambda doc: True
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda doc: first(doc) and second(doc)
     return lambda doc: all(test(doc) for test in tests)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from shared.ledger.money import to_quote
 from shared.ports import Document, Store
@@ -76,6 +77,12 @@ def _dec(value, default: Decimal = ZERO) -> Decimal:
         return default
 
 
+@lru_cache(maxsize=16_384)
+def _shorts(detail: str) -> tuple[tuple[str, str, Decimal], ...]:
+    """The (venue, asset, need) a near miss's detail names (the same texts recur: parsed once)."""
+    return tuple((m["venue"], m["asset"], _dec(m["need"])) for m in SHORT.finditer(detail))
+
+
 def from_docs(arbitrage: Iterable[Document], misses: Iterable[Document], marks: Mapping[str, Decimal],
               quote: str, horizon_hours: float) -> CaptureEvidence:
     used: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -95,13 +102,13 @@ def from_docs(arbitrage: Iterable[Document], misses: Iterable[Document], marks: 
             continue
         # "venue:asset have < need" (several joined by "; "); "cap ... below minimum" does
         # not say which venue ran short and is left out
-        for short in SHORT.finditer(str(doc.get("detail", ""))):
+        for venue, asset, need in _shorts(str(doc.get("detail", ""))):
             try:
-                need_usd = to_quote(_dec(short["need"]), short["asset"], marks, quote)
+                need_usd = to_quote(need, asset, marks, quote)
             except KeyError:
                 continue
             edge = need_usd * max(_dec(doc.get("net_bps")), ZERO) / BPS
-            slot = (short["venue"], short["asset"], str(doc.get("at", ""))[:16])
+            slot = (venue, asset, str(doc.get("at", ""))[:16])
             if slot not in best or edge > best[slot][1]:
                 best[slot] = (need_usd, edge)
     for (venue, asset, _), (need_usd, edge) in best.items():
@@ -114,9 +121,9 @@ def gather(store: Store, *, now: datetime, horizon_hours: float, marks: Mapping[
            quote: str) -> CaptureEvidence:
     """The evidence of the last `horizon_hours` (reads outside any transaction: advisory).
     Firestore needs the composite index near_misses (reason ==, at >=)."""
-    since = (now - timedelta(hours=horizon_hours)).isoformat()
+    since, until = (now - timedelta(hours=horizon_hours)).isoformat(), now.isoformat()
     arbitrage = [d for _, d in store.query("arbitrage", [("detected_at", ">=", since)])
-                 if str(d.get("detected_at", "")) <= now.isoformat()]
+                 if str(d.get("detected_at", "")) <= until]
     misses = [d for _, d in store.query("near_misses", [("reason", "==", "inventory"), ("at", ">=", since)])
-              if str(d.get("at", "")) <= now.isoformat()]
+              if str(d.get("at", "")) <= until]
     return from_docs(arbitrage, misses, marks, quote, horizon_hours)
