@@ -40,8 +40,8 @@ class Grid:
         units = np.asarray(units, dtype=np.int64)
         sign, digits, exp = self.unit.as_tuple()
         m = int("".join(map(str, digits))) * (-1 if sign else 1)
-        scaled = units * m
-        if abs(exp) > 22 or (units.size and int(np.abs(units).max()) * abs(m) >= 2**53):
+        largest = max(abs(int(units.min())), abs(int(units.max()))) if units.size else 0
+        if abs(exp) > 22 or largest * abs(m) >= 2**53:
             return np.array([float(self.decimal(int(u))) for u in units.tolist()], dtype=np.float64)
-        exact = scaled.astype(np.float64)
+        exact = (units * m).astype(np.float64)
         return exact / float(10 ** -exp) if exp < 0 else exact * float(10 ** exp)

@@ -30,6 +30,8 @@ def test_grid_floats_are_the_floats_of_the_decimals():
         assert np.array_equal(grid.floats(units), [float(Decimal(int(u)) * Decimal(unit)) for u in units])
     huge = Grid(Decimal("0.01")).floats(np.array([2**60]))  # past exact float range: through the Decimal
     assert huge[0] == float(Decimal(2**60) * Decimal("0.01"))
+    lowest = np.iinfo(np.int64).min  # its absolute value does not fit an int64
+    assert Grid(Decimal("0.03")).floats(np.array([lowest]))[0] == float(Decimal(int(lowest)) * Decimal("0.03"))
 
 
 @pytest.mark.parametrize("seed,regime", [(7, "random"), (3, "mixed")])

@@ -5,6 +5,9 @@ lost chunk never leaves a hole."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from shared.adapters.local.sqlite_store import SqliteStore
 from shared.signals import window_bars
 from shared.signals.window_bars import CHUNK, COLLECTION, WINDOW
@@ -15,6 +18,10 @@ KEY = "binance-BTC-USDT"
 def row(i: int) -> list:
     return [f"2026-01-{5 + i // 1440:02d}T{i % 1440 // 60:02d}:{i % 60:02d}:00+00:00", 1.0 * i, i + 0.5, i - 0.5,
             i + 0.25, 10.0]
+
+
+def digest(rows: list) -> str:
+    return hashlib.blake2b(json.dumps(rows, separators=(",", ":")).encode(), digest_size=8).hexdigest()
 
 
 def add(store: SqliteStore, i: int) -> dict:
@@ -38,8 +45,8 @@ def test_the_window_reads_as_its_last_rows_and_a_bar_rewrites_only_the_newest():
     assert len(chunks) == len(doc["chunks"]) == 11 and sorted(chunks) == sorted(doc["chunks"])
     assert doc["bars"] == [row(k) for k in range(280, 300)]
     assert window_bars.rows(store, doc, last=None) == [row(k) for k in range(60, 300)]
-    assert doc["chunks"][0] == f"{KEY}@{row(60)[0]}"
-    assert store.get(COLLECTION, f"{KEY}@{row(260)[0]}")["bars"] == [row(k) for k in range(260, 280)]
+    assert doc["chunks"][0] == f"{KEY}@{row(60)[0]}#{digest([row(k) for k in range(60, 80)])}"
+    assert store.get(COLLECTION, doc["chunks"][-1])["bars"] == [row(k) for k in range(260, 280)]
 
 
 def test_a_window_stored_whole_reads_as_is_and_is_chunked_at_its_next_bar():
@@ -58,4 +65,47 @@ def test_a_lost_chunk_ends_the_history_there():
         doc = add(store, i)
     assert len(doc["chunks"]) == 4 and len(doc["bars"]) == 20  # 80 + 20 (the newest kept as rows)
     store.delete(COLLECTION, doc["chunks"][1])  # rows 20-39 lost
+    assert window_bars.rows(store, doc) == [row(k) for k in range(100)]  # this process still holds them
+    window_bars._CHUNKS.clear()  # another instance, started afresh
     assert window_bars.rows(store, doc) == [row(k) for k in range(40, 100)]
+    store.put(COLLECTION, doc["chunks"][2], {"window": KEY, "bars": "garbage"})  # rows 40-59 unreadable
+    window_bars._CHUNKS.clear()
+    assert window_bars.rows(store, doc) == [row(k) for k in range(60, 100)]
+
+
+class Counting:
+    def __init__(self, store):
+        self.store, self.gets = store, 0
+
+    def get(self, collection, doc_id):
+        self.gets += 1
+        return self.store.get(collection, doc_id)
+
+
+def test_a_warm_process_reads_no_chunk_and_a_cold_one_each_once():
+    store = SqliteStore(":memory:")
+    for i in range(WINDOW):
+        doc = add(store, i)
+    reader = Counting(store)
+    assert window_bars.rows(reader, doc) == [row(k) for k in range(WINDOW)] and reader.gets == 0
+    window_bars._CHUNKS.clear()
+    assert window_bars.rows(reader, doc) == [row(k) for k in range(WINDOW)] and reader.gets == 11
+    assert window_bars.rows(reader, doc) == [row(k) for k in range(WINDOW)] and reader.gets == 11
+
+
+def test_equal_chunk_ids_mean_equal_rows_across_stores():
+    # two runs whose first bar differs and whose later bars are the same: their windows share
+    # the newest rows, but not their first chunk's id
+    a, b = SqliteStore(":memory:"), SqliteStore(":memory:")
+    for i in range(30):
+        for store, shift in ((a, 0.0), (b, 5.0 if i == 0 else 0.0)):
+            r = row(i)
+            r[4] += shift
+            with store.transaction() as tx:
+                d = tx.get("windows", KEY) or {"bars": []}
+                window_bars.append(tx, KEY, d, r)
+                tx.put("windows", KEY, d)
+    da, db = a.get("windows", KEY), b.get("windows", KEY)
+    assert da["bars"] == db["bars"] and da["chunks"] != db["chunks"]
+    assert window_bars.stamp(da) != window_bars.stamp(db)
+    assert window_bars.rows(a, da)[0][4] == 0.25 and window_bars.rows(b, db)[0][4] == 5.25

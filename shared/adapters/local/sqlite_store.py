@@ -20,6 +20,7 @@ when it returns (the executor's claims) use the default mode.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -218,7 +219,8 @@ class SqliteStore:
         sql, args, fields = prefilter(where)
         if fields and fields not in self._indexed:  # the pre-filter reads an index, not every row
             columns = ", ".join(f"json_extract(data, '$.{f}')" for f in fields)
-            self._conn.execute(f"CREATE INDEX IF NOT EXISTS docs_{'__'.join(fields)} ON docs(collection, {columns})")
+            name = fields[0] if len(fields) == 1 else "m" + hashlib.sha1("\0".join(fields).encode()).hexdigest()[:16]
+            self._conn.execute(f"CREATE INDEX IF NOT EXISTS docs_{name} ON docs(collection, {columns})")
             self._indexed.add(fields)
         rows = self._conn.execute(
             f"SELECT id, data FROM docs WHERE collection=?{sql} ORDER BY id", (collection, *args)
