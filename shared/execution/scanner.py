@@ -144,8 +144,7 @@ class Scanner:
         read from the touches: with `margin` = `scanner_touch.MARGIN` (above the rounding
         of `cross`'s and `touch_rate`'s divisions) a scan of books holding only their
         touches finds the same. The replay scans a book update only when this is True."""
-        need = self._need * (ONE - margin) if margin else self._need
-        fresh = {k: t for k, t in tops.items() if not self._stale(t, now)}
+        need, fresh = self.touch_bar(margin), self.fresh_tops(tops, now)
         for symbol, venues in self.venues_of.items():
             quotes = [(v, fresh[(v, symbol)]) for v in venues if (v, symbol) in fresh]
             if len(quotes) > 1:  # the best bid and the best ask are on two venues when it passes
@@ -153,16 +152,30 @@ class Scanner:
                 if best_bid >= min(t.ask * (ONE + self.fee[v]) for v, t in quotes) * need:
                     return True
         for cycle in self.cycles:
-            fee, rate = self.fee[cycle.venue], ONE
-            for hop in cycle.hops:
-                top = fresh.get((cycle.venue, hop.symbol))
-                if top is None:
-                    break
-                rate *= ONE / (top.ask * (ONE + fee)) if hop.side is Side.BUY else top.bid * (ONE - fee)
-            else:
-                if rate >= need:
-                    return True
+            rate = self.cycle_touch_rate(cycle, fresh)
+            if rate is not None and rate >= need:
+                return True
         return False
+
+    def touch_bar(self, margin: Decimal = ZERO) -> Decimal:
+        """The rate a pair or cycle must reach net of fees at the touches: 1 + `min_edge_bps`,
+        less `margin` (relative)."""
+        return self._need * (ONE - margin) if margin else self._need
+
+    def fresh_tops(self, tops: Tops, now: datetime) -> dict:
+        """The touches of `tops` that are not stale at `now`."""
+        return {k: t for k, t in tops.items() if not self._stale(t, now)}
+
+    def cycle_touch_rate(self, cycle: Cycle, fresh: Tops) -> Decimal | None:
+        """What one unit returns round `cycle` at the touches `fresh`, net of its venue's fee
+        (None when a book it needs is missing)."""
+        fee, rate = self.fee[cycle.venue], ONE
+        for hop in cycle.hops:
+            top = fresh.get((cycle.venue, hop.symbol))
+            if top is None:
+                return None
+            rate *= ONE / (top.ask * (ONE + fee)) if hop.side is Side.BUY else top.bid * (ONE - fee)
+        return rate
 
     @staticmethod
     def _add(out: ScanResult, found) -> None:

@@ -23,7 +23,6 @@ from decimal import Decimal
 import numpy as np
 
 from shared.contracts import Side
-from shared.execution.opportunity import BPS
 
 SLACK = 1e-9
 ONE = Decimal(1)
@@ -34,7 +33,7 @@ Prices = Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]]  # (venue, symb
 def worth_mask(scanner, prices: Prices, steps: int) -> np.ndarray:
     """Per step, False where no cross pair and no cycle of `scanner` can clear its edge at
     the touches `prices` (bid and ask arrays of `steps` values per book)."""
-    need = float(1 + scanner.cfg.min_edge_bps / BPS) * (1.0 - SLACK)
+    need = float(scanner.touch_bar()) * (1.0 - SLACK)
     fee = {v: float(f) for v, f in scanner.fee.items()}
     mask = np.zeros(steps, dtype=bool)
     for symbol, venues in scanner.venues_of.items():
@@ -63,8 +62,7 @@ def books_worth_building(scanner, tops, now, margin: Decimal) -> set[tuple[str, 
     scan: a pair or cycle that does not clear the bar is decided by its own touches (a
     near miss for fees or a stale book, or nothing), the marks are the touches' mids, and
     every opportunity, with its resizing and its legs, belongs to one that clears it."""
-    need = scanner._need * (ONE - margin) if margin else scanner._need
-    fresh = {k: t for k, t in tops.items() if not scanner._stale(t, now)}
+    need, fresh = scanner.touch_bar(margin), scanner.fresh_tops(tops, now)
     fee, out = scanner.fee, set()
     for symbol, venues in scanner.venues_of.items():
         quotes = [(v, fresh[(v, symbol)]) for v in venues if (v, symbol) in fresh]
@@ -77,14 +75,7 @@ def books_worth_building(scanner, tops, now, margin: Decimal) -> set[tuple[str, 
                 if buy != sell and bid >= ask:
                     out.update(((buy, symbol), (sell, symbol)))
     for cycle in scanner.cycles:
-        f, rate, keys = fee[cycle.venue], ONE, []
-        for hop in cycle.hops:
-            top = fresh.get((cycle.venue, hop.symbol))
-            if top is None:
-                break
-            keys.append((cycle.venue, hop.symbol))
-            rate *= ONE / (top.ask * (ONE + f)) if hop.side is Side.BUY else top.bid * (ONE - f)
-        else:
-            if rate >= need:
-                out.update(keys)
+        rate = scanner.cycle_touch_rate(cycle, fresh)
+        if rate is not None and rate >= need:
+            out.update((cycle.venue, hop.symbol) for hop in cycle.hops)
     return out

@@ -65,6 +65,15 @@ def pair_bars(
     }) for i in range(lo, hi)]
 
 
+def _pair_ticks(cache: dict[tuple[str, str], BarTicks], quotes: dict[tuple[str, str], PairQuotes],
+                pair: tuple[str, str], price: Grid, lot: Grid) -> BarTicks:
+    """The pair's `BarTicks` for the block, made at its first read and kept in `cache`."""
+    ticks = cache.get(pair)
+    if ticks is None:
+        ticks = cache[pair] = BarTicks.of(quotes[pair], price, lot)
+    return ticks
+
+
 def block_bars(
     pairs: list[tuple[str, str]], quotes: dict[tuple[str, str], PairQuotes],
     grids: dict[str, tuple[Grid, Grid]], schedule: Schedule, lo: int, hi: int,
@@ -78,9 +87,7 @@ def block_bars(
     out: list[Bar] = []
     for venue, symbol in pairs:
         price, lot = grids[symbol]
-        ticks = cache.get((venue, symbol))
-        if ticks is None:
-            ticks = cache[(venue, symbol)] = BarTicks.of(quotes[(venue, symbol)], price, lot)
+        ticks = _pair_ticks(cache, quotes, (venue, symbol), price, lot)
         bars = pair_bars(venue, symbol, ticks, lo, hi, first_open, price, lot)
         if venue in schedule.outages:
             bars = [x for x in bars if not schedule.out_during(
@@ -105,9 +112,7 @@ def block_arrays(
     times = first + np.arange(hi - lo, dtype=np.int64) * 60_000_000
     for venue, symbol in pairs:
         price, lot = grids[symbol]
-        ticks = cache.get((venue, symbol))
-        if ticks is None:
-            ticks = cache[(venue, symbol)] = BarTicks.of(quotes[(venue, symbol)], price, lot)
+        ticks = _pair_ticks(cache, quotes, (venue, symbol), price, lot)
         rows = np.column_stack([price.floats(np.asarray(side[lo:hi])) for side in
                                 (ticks.open, ticks.high, ticks.low, ticks.close)]
                                + [lot.floats(np.asarray(ticks.volume[lo:hi]))])
