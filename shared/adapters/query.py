@@ -29,7 +29,7 @@ def comparable(value: Any) -> Any:
 
 
 def _test(field: str, op: str, value: Any) -> Callable[[Document], bool]:
-    """`doc[field] op value` as `matches` decides it, with `value` made comparable once."""
+    """`doc[field] op value` as `predicate` decides it, with `value` made comparable once."""
     if op not in OPS:
         raise ValueError(f"unsupported query operator {op!r}")
     fn, right = OPS[op], comparable(value)
@@ -53,7 +53,9 @@ def _test(field: str, op: str, value: Any) -> Callable[[Document], bool]:
 
 
 def predicate(where: Sequence[Where]) -> Callable[[Document], bool]:
-    """Whether a document matches every condition of `where` (see `matches`)."""
+    """Whether a document matches every condition of `where`: a document without the field
+    matches none; numeric strings compare as numbers, other strings as strings, and a
+    number never with a string."""
     tests = [_test(*w) for w in where]
     if not tests:
         return lambda doc: True
@@ -63,12 +65,6 @@ def predicate(where: Sequence[Where]) -> Callable[[Document], bool]:
         first, second = tests
         return lambda doc: first(doc) and second(doc)
     return lambda doc: all(test(doc) for test in tests)
-
-
-def matches(doc: Document, where: Sequence[Where]) -> bool:
-    """Every condition holds; a document without the field matches none; numeric strings
-    compare as numbers, other strings as strings, and a number never with a string."""
-    return predicate(where)(doc)
 
 
 def select(

@@ -1,7 +1,8 @@
 """The signal step: closed bars → strategy votes (+ the LSTM voter) → ensemble → Signal.
 
 State per venue/symbol lives in `windows/{venue}-{symbol}` (the last bars: the newest in
-the document, older ones in chunks, shared/signals/window_bars.py; the last side emitted, who opened it, each voter's paper position and recent realised hit score); strategy
+the document, older ones in chunks, shared/signals/window_bars.py; the last side emitted,
+who opened it, each voter's paper position and recent realised hit score); strategy
 parameters are read from `params/{strategy}` (current version) on every bar, so a new version
 applies without a redeploy; ensemble weights from `weights/current`. Every bar moves its
 symbol's mark (`marks/{BASE-QUOTE}`); a bar of a reference symbol (config `reference_symbols`:
