@@ -121,17 +121,33 @@ def _micros(at: datetime) -> int:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def _stored(history: BarHistory, venue: str, symbols: Sequence[str], start: datetime,
+            end: datetime) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each symbol's stored bars as (open times in µs, OHLCV rows): read as arrays where the
+    history can (`ParquetBarHistory.read_arrays`), else from its Bars."""
+    read_arrays = getattr(history, "read_arrays", None)
+    if read_arrays is not None:
+        return [read_arrays(venue, s, start, end) for s in symbols]
+    out = []
+    for s in symbols:
+        bars = history.read(venue, s, start, end)
+        arrays = BarArrays.from_bars(bars)
+        out.append((np.array([_micros(b.open_time) for b in bars], dtype=np.int64),
+                    np.column_stack([getattr(arrays, f) for f in _FIELDS]).reshape(-1, 5)))
+    return out
+
+
 def window_bars(*, history: BarHistory | None, market: MarketConfig, venue: str,
                 symbols: Sequence[str], start: datetime, end: datetime,
                 cfg: HistoryConfig) -> tuple[list[BarArrays], str]:
     """(bars per symbol, where they came from)."""
     want = expected_bars(start, end)
     if cfg.source != "simulator" and history is not None:
-        stored = [history.read(venue, s, start, end) for s in symbols]
-        got = min((len(b) for b in stored), default=0)
+        stored = _stored(history, venue, symbols, start, end)
+        got = min((len(times) for times, _ in stored), default=0)
         if want and got >= cfg.min_coverage * want:
-            return align(stored), f"history ({got} of {want} bars)"
+            return _align_arrays(stored), f"history ({got} of {want} bars)"
         if cfg.source == "parquet":
-            return align(stored), f"history covers only {got} of {want} bars"
+            return _align_arrays(stored), f"history covers only {got} of {want} bars"
     sim = simulated_arrays(market, venue, symbols, start, end, cfg.simulator_seed, cfg.simulator_update_s)
     return sim, f"simulator (seed {cfg.simulator_seed})"
