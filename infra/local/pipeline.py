@@ -40,6 +40,7 @@ from shared.market.history_market import HistoryMarket
 from shared.market.reference import ReferenceMarket
 from shared.market.simulator import MarketSimulator
 from shared.risk.config import load_risk_config
+from shared.strategies import kernels
 
 log = logging.getLogger("tradewinds.pipeline")
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -121,6 +122,8 @@ class LocalPipeline:
             self.sim.advance(at)
             self.reference.advance(at)
             self.clock.set(at)
+        # the signal step's regime and indicators compiled (the same floats; TW_NUMBA=0: numpy)
+        kernels.enable()
         self.bus = InProcessBus(self.topology, self.clock, self.store)
         self.secrets = EnvFileSecrets()
         venues = tuple(v.name for v in self.market.enabled_venues)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared.strategies import kernels
 from shared.strategies.base import BarArrays
 
 TREND, RANGE, HIGH_VOL = "trend", "range", "high_volatility"
@@ -84,15 +85,26 @@ def read(bars: BarArrays, t: RegimeThresholds = RegimeThresholds()) -> RegimeRea
     """The regime of the window's last bar, with the measures behind it."""
     if len(bars) < t.min_bars:
         return RegimeReading(None, 0.0, 0.0, 0.0)
+    compiled = kernels.active()  # replays: the same floats, compiled (shared/strategies/kernels.py)
+    if compiled is not None:
+        ok, now, median, at_or_below, size, er = compiled.regime_measures(
+            bars.high, bars.low, bars.close, t.atr_period, t.er_bars, t.er_step)
+        if ok:
+            return _reading(er, at_or_below / size, now / median if median > 0 else 0.0, t)
     finite = _smoothed_range(bars, t.atr_period)
     if finite and not math.isfinite(finite[-1]):  # a NaN or inf stays to the end: else all are finite
         finite = [v for v in finite if math.isfinite(v)]
+    if not finite:  # no finite ATR (a non-finite price early in the window): no regime, as a short window
+        return RegimeReading(None, 0.0, 0.0, 0.0)
     now, values, size = finite[-1], sorted(finite), len(finite)
     half = size // 2  # np.median: the middle value, or the mean of the middle two
     median = values[half] if size % 2 else (values[half - 1] + values[half]) / 2
     pct = bisect.bisect_right(values, now) / size  # the share at or below the current ATR
     ratio = now / median if median > 0 else 0.0
-    er = efficiency_ratio(bars.close[-t.er_bars:], t.er_step)
+    return _reading(efficiency_ratio(bars.close[-t.er_bars:], t.er_step), pct, ratio, t)
+
+
+def _reading(er: float, pct: float, ratio: float, t: RegimeThresholds) -> RegimeReading:
     if pct >= t.high_vol_percentile and ratio >= t.high_vol_ratio:
         label = HIGH_VOL
     elif er >= t.trend_er:

@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 
+from shared.strategies import kernels
 from shared.strategies.indicators import _MOMENT_BLOCK, _SCALE_LIMIT, _check_window
 
 
@@ -26,6 +27,11 @@ def window_moments_last(x: np.ndarray, n: int) -> tuple[float, float]:
     if size < n:
         return float("nan"), float("nan")
     block = max(2 * n, _MOMENT_BLOCK)
+    compiled = kernels.active()  # replays: the same floats, compiled (shared/strategies/kernels.py)
+    if compiled is not None:
+        ok, mean, ssd = compiled.moments_last(x, n, block)
+        if ok:
+            return float(mean), float(ssd)
     start = (size - 1) // block * block
     col = size - 1 - start
     anchor = x[start]
@@ -50,6 +56,10 @@ def window_moments_last(x: np.ndarray, n: int) -> tuple[float, float]:
     if np.all(x[size - n + 1:] == x[size - n: size - 1]):
         ssd = 0.0  # a constant window is exactly 0
     return float(mean), float(ssd)
+
+
+_NO_GROWTH = np.empty(0)
+_NO_GROWTH.flags.writeable = False
 
 
 @functools.lru_cache(maxsize=64)
@@ -92,12 +102,24 @@ def rsi_last(close: np.ndarray, n: int) -> float:
     close = np.asarray(close, dtype=np.float64)
     if len(close) <= n:
         return float("nan")
+    compiled = kernels.active()  # replays: the same floats, compiled (shared/strategies/kernels.py)
+    if compiled is not None and n > 1:
+        blocks = _filter_blocks(1.0 / n, n - 1, len(close) - 1)
+        if len(blocks) <= 1:
+            grow = blocks[0][2] if blocks else _NO_GROWTH
+            ok, avg_gain, avg_loss = compiled.rsi_filtered(close, n, 1.0 / n, grow)
+            if ok:
+                return _rsi_value(avg_gain, avg_loss)
     change = close[1:] - close[:-1]  # np.diff
     moves = np.empty((2, len(change)))
     np.maximum(change, 0.0, out=moves[0])
     np.maximum(-change, 0.0, out=moves[1])
     seeds = np.array([np.add.reduce(moves[0, :n]), np.add.reduce(moves[1, :n])]) / n  # np.mean: sum / count
     avg_gain, avg_loss = _filters_last(moves, 1.0 / n, n - 1, seeds)
+    return _rsi_value(avg_gain, avg_loss)
+
+
+def _rsi_value(avg_gain, avg_loss) -> float:
     if np.isnan(avg_gain):
         return float("nan")
     total = avg_gain + avg_loss
