@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from shared.strategies import kernels
 from shared.strategies.base import (
     FLAT,
     BarArrays,
@@ -77,6 +78,11 @@ class Breakout:
             raise ValueError(f"params.buffer: must be in [0, 1), got {buffer}")
         if len(bars) <= lookback:
             return FLAT, 0.0
+        compiled = kernels.active()  # replays: the same floats, compiled (shared/strategies/kernels.py)
+        if compiled is not None:
+            ok, buy, sell, excess = compiled.breakout_last(bars.high, bars.low, bars.close, lookback, buffer)
+            if ok:
+                return last_vote(buy, sell, ramp_last(excess, _WIDTH_SCALE))
         top = np.maximum.reduce(bars.high[-1 - lookback: -1])
         bottom = np.minimum.reduce(bars.low[-1 - lookback: -1])
         upper, lower = top * (1 + buffer), bottom * (1 - buffer)

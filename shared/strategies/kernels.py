@@ -3,7 +3,7 @@
 The live signal step computes, for every closed bar, the regime of its 240-bar window
 (shared/signals/regime.py: Wilder's ATR recursion, its median and percentile, the
 efficiency ratio) and each strategy's one-bar vote (shared/strategies/indicators_last.py:
-the window's mean and spread, Wilder's RSI). In numpy and Python loops that is ~150 us a
+the window's mean and spread, Wilder's RSI; the breakout's channel). In numpy and Python loops that is ~150 us a
 bar; a month's replay runs it ~650,000 times. The functions here are the same arithmetic
 written as loops that numba compiles: the same IEEE operations on the same values in the
 same order (numpy's pairwise summation order for `np.add.reduce`, sequential cumulative
@@ -218,8 +218,35 @@ def moments_last(x: np.ndarray, n: int, block: int) -> tuple[bool, float, float]
     return True, mean, ssd
 
 
+def breakout_last(high: np.ndarray, low: np.ndarray, close: np.ndarray, lookback: int,
+                  buffer: float) -> tuple[bool, bool, bool, float]:
+    """(ok, buy, sell, excess in channel widths) of `Breakout.latest` for the last bar: the
+    channel of the `lookback` bars before it (a max/min is exact in any order), then the
+    same arithmetic; ok is False for a non-finite or zero price or a window of `lookback` or
+    fewer bars."""
+    size = close.shape[0]
+    if size <= lookback or lookback < 1:
+        return False, False, False, 0.0
+    top = high[size - 1 - lookback]
+    bottom = low[size - 1 - lookback]
+    for i in range(size - 1 - lookback, size - 1):
+        h, lo = high[i], low[i]
+        if not (math.isfinite(h) and math.isfinite(lo)) or h == 0.0 or lo == 0.0:
+            return False, False, False, 0.0  # (a zero's sign could depend on the order)
+        top = max(top, h)
+        bottom = min(bottom, lo)
+    last = close[size - 1]
+    if not math.isfinite(last) or last == 0.0:
+        return False, False, False, 0.0
+    upper = top * (1 + buffer)
+    lower = bottom * (1 - buffer)
+    width = _np_max(top - bottom, 1e-12 * abs(last))
+    excess = _np_max(last - upper, lower - last) / width
+    return True, last > upper, last < lower, excess
+
+
 class _Kernels:
-    __slots__ = ("moments_last", "regime_measures", "rsi_filtered")
+    __slots__ = ("breakout_last", "moments_last", "regime_measures", "rsi_filtered")
 
 
 @cache
@@ -244,4 +271,5 @@ def _compiled() -> _Kernels | None:
     out.regime_measures = jit(regime_measures, **helpers)
     out.rsi_filtered = jit(rsi_filtered, **helpers)
     out.moments_last = jit(moments_last, **helpers)
+    out.breakout_last = jit(breakout_last, **helpers)
     return out

@@ -140,6 +140,25 @@ def test_degenerate_windows_fall_back_to_the_same_answer(compiled):
     assert not compiled.regime_measures(inf, inf, inf, 14, 120, 5)[0]
 
 
+@pytest.mark.parametrize(("lookback", "buffer"), [(1, 0.0), (5, 0.0), (30, 0.0004), (120, 0.0004), (239, 0.01)])
+def test_breakout_channel_equals_the_numpy_path(compiled, lookback, buffer):
+    impl, params = PLUGINS["breakout"], {"lookback": float(lookback), "buffer": buffer}
+    voted = 0
+    for seed in range(80):
+        bars = windows(seed)
+        for end in range(lookback + 1, 241, 7):
+            window = bars[:end]
+            slow, fast = both(impl.latest, window, params)
+            assert slow == fast, (lookback, buffer, seed, end, slow, fast)
+            assert compiled.breakout_last(window.high, window.low, window.close, lookback, buffer)[0]
+            voted += slow[0] != 0
+    assert voted > 0 or buffer >= 0.01  # a 1 % buffer on a 239-bar channel: no break in these walks
+    flat = BarArrays.from_close(np.full(240, 7.0))
+    assert both(impl.latest, flat, params)[0] == both(impl.latest, flat, params)[1]
+    zero = BarArrays.from_close(np.zeros(240))
+    assert not compiled.breakout_last(zero.high, zero.low, zero.close, lookback, buffer)[0]
+
+
 def test_every_shipped_vote_is_the_same_with_the_kernels(compiled):
     compared = voted = 0
     for plugin, params in SHIPPED:
