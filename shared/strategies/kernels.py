@@ -3,7 +3,8 @@
 The live signal step computes, for every closed bar, the regime of its 240-bar window
 (shared/signals/regime.py: Wilder's ATR recursion, its median and percentile, the
 efficiency ratio) and each strategy's one-bar vote (shared/strategies/indicators_last.py:
-the window's mean and spread, Wilder's RSI; the breakout's channel). In numpy and Python loops that is ~150 us a
+the window's mean and spread, Wilder's RSI; the breakout's channel, the momentum's rate of
+change, the mean reversion's z). In numpy and Python loops that is ~150 us a
 bar; a month's replay runs it ~650,000 times. The functions here are the same arithmetic
 written as loops that numba compiles: the same IEEE operations on the same values in the
 same order (numpy's pairwise summation order for `np.add.reduce`, sequential cumulative
@@ -245,8 +246,34 @@ def breakout_last(high: np.ndarray, low: np.ndarray, close: np.ndarray, lookback
     return True, last > upper, last < lower, excess
 
 
+def mean_reversion_last(close: np.ndarray, window: int, block: int, entry: float,
+                        min_rel_std: float) -> tuple[bool, bool, bool, float]:
+    """(ok, buy, sell, excess z past the entry) of `MeanReversion.latest`: the window's
+    moments (`moments_last`), then the same z; ok as `moments_last`'s."""
+    ok, mean, ssd = moments_last(close, window, block)
+    if not ok:
+        return False, False, False, 0.0
+    std = math.sqrt(ssd / window)
+    z = (close[close.shape[0] - 1] - mean) / std if std > min_rel_std * abs(mean) else 0.0
+    return True, z < -entry, z > entry, abs(z) - entry
+
+
+def momentum_last(close: np.ndarray, lookback: int, threshold: float) -> tuple[bool, bool, bool, float]:
+    """(ok, buy, sell, excess rate of change past the threshold) of `Momentum.latest`; ok is
+    False for a non-finite close or a window of `lookback` or fewer bars."""
+    size = close.shape[0]
+    if size <= lookback or lookback < 1:
+        return False, False, False, 0.0
+    now, then = close[size - 1], close[size - 1 - lookback]
+    if not (math.isfinite(now) and math.isfinite(then)) or then == 0.0:
+        return False, False, False, 0.0
+    roc = now / then - 1.0
+    return True, roc > threshold, roc < -threshold, abs(roc) - threshold
+
+
 class _Kernels:
-    __slots__ = ("breakout_last", "moments_last", "regime_measures", "rsi_filtered")
+    __slots__ = ("breakout_last", "mean_reversion_last", "moments_last", "momentum_last",
+                 "regime_measures", "rsi_filtered")
 
 
 @cache
@@ -272,4 +299,6 @@ def _compiled() -> _Kernels | None:
     out.rsi_filtered = jit(rsi_filtered, **helpers)
     out.moments_last = jit(moments_last, **helpers)
     out.breakout_last = jit(breakout_last, **helpers)
+    out.momentum_last = jit(momentum_last, **helpers)
+    out.mean_reversion_last = jit(mean_reversion_last, moments_last=out.moments_last, **helpers)
     return out

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from shared.strategies import kernels
 from shared.strategies.base import (
     BarArrays,
     VoteSeries,
@@ -23,7 +24,7 @@ from shared.strategies.base import (
     ramp,
     ramp_last,
 )
-from shared.strategies.indicators import rolling_mean_std
+from shared.strategies.indicators import _MOMENT_BLOCK, rolling_mean_std
 from shared.strategies.indicators_last import window_moments_last
 
 _MIN_REL_STD = 1e-8  # below this (relative to price) the window is treated as flat
@@ -75,6 +76,12 @@ class MeanReversion:
         window, entry = as_int(p, "window", low=2), p["entry"]
         if not entry > 0:
             raise ValueError(f"params.entry: must be > 0, got {entry}")
+        compiled = kernels.active()  # replays: the same floats, compiled (shared/strategies/kernels.py)
+        if compiled is not None and len(bars) >= window:
+            ok, buy, sell, excess = compiled.mean_reversion_last(
+                bars.close, window, max(2 * window, _MOMENT_BLOCK), entry, _MIN_REL_STD)
+            if ok:
+                return last_vote(buy, sell, ramp_last(excess, 1.0))
         mean, ssd = window_moments_last(bars.close, window)
         mean, std = np.float64(mean), np.sqrt(np.float64(ssd) / window)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from shared.strategies import kernels
 from shared.strategies.base import (
     FLAT,
     BarArrays,
@@ -67,6 +68,11 @@ class Momentum:
         close = bars.close
         if len(close) <= lookback:
             return FLAT, 0.0
+        compiled = kernels.active()  # replays: the same floats, compiled (shared/strategies/kernels.py)
+        if compiled is not None:
+            ok, buy, sell, excess = compiled.momentum_last(close, lookback, threshold)
+            if ok:
+                return last_vote(buy, sell, ramp_last(excess, threshold))
         with np.errstate(divide="ignore", invalid="ignore"):
             roc = close[-1] / close[-1 - lookback] - 1.0
         return last_vote(roc > threshold, roc < -threshold, ramp_last(np.abs(roc) - threshold, threshold))

@@ -13,6 +13,7 @@ import pytest
 from shared.signals import regime
 from shared.strategies import PLUGINS, BarArrays, kernels, load_strategies
 from shared.strategies.indicators_last import _filter_blocks, rsi_last, window_moments_last
+from shared.strategies.mean_reversion import _MIN_REL_STD
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = [(s.plugin, s.values()) for s in load_strategies(ROOT / "config" / "strategies")]
@@ -157,6 +158,28 @@ def test_breakout_channel_equals_the_numpy_path(compiled, lookback, buffer):
     assert both(impl.latest, flat, params)[0] == both(impl.latest, flat, params)[1]
     zero = BarArrays.from_close(np.zeros(240))
     assert not compiled.breakout_last(zero.high, zero.low, zero.close, lookback, buffer)[0]
+
+
+@pytest.mark.parametrize(("plugin", "params"), [
+    ("momentum", {"lookback": 1.0, "threshold": 0.0005}), ("momentum", {"lookback": 120.0, "threshold": 0.007}),
+    ("momentum", {"lookback": 239.0, "threshold": 0.05}), ("mean_reversion", {"window": 2.0, "entry": 0.5}),
+    ("mean_reversion", {"window": 30.0, "entry": 2.2}), ("mean_reversion", {"window": 240.0, "entry": 1.5})])
+def test_momentum_and_mean_reversion_equal_the_numpy_path(compiled, plugin, params):
+    impl = PLUGINS[plugin]
+    voted = answered = 0
+    for seed in range(80):
+        bars = windows(seed, 240 if seed % 5 else 600)
+        for end in range(impl.warmup(params) + 1, len(bars) + 1, 11):
+            window = bars[:end]
+            slow, fast = both(impl.latest, window, params)
+            assert slow == fast, (plugin, params, seed, end, slow, fast)
+            voted += slow[0] != 0
+            if plugin == "momentum":
+                answered += compiled.momentum_last(window.close, int(params["lookback"]), params["threshold"])[0]
+            else:
+                n = int(params["window"])
+                answered += compiled.mean_reversion_last(window.close, n, max(2 * n, 256), params["entry"], _MIN_REL_STD)[0]
+    assert voted > 0 and answered > 500
 
 
 def test_every_shipped_vote_is_the_same_with_the_kernels(compiled):
