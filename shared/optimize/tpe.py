@@ -96,10 +96,10 @@ class TPE:
             return self.rng.uniform(self.low, self.high, size=(k, d))
         out = np.empty((k, d))
         pending = np.empty((0, d))
+        order = np.argsort(-self.y, kind="stable")
+        n_good = max(1, min(math.ceil(0.1 * n), 25))
+        good = _Parzen(self.x[order[:n_good]], self.low, self.high)  # the same for the whole batch
         for i in range(k):  # a batch: the points already proposed count as bad (a constant liar)
-            order = np.argsort(-self.y, kind="stable")
-            n_good = max(1, min(math.ceil(0.1 * n), 25))
-            good = _Parzen(self.x[order[:n_good]], self.low, self.high)
             bad = _Parzen(np.vstack([self.x[order[n_good:]], pending]), self.low, self.high)
             candidates = good.sample(self.rng, self.n_candidates)
             out[i] = candidates[np.argmax(good.log_pdf(candidates) - bad.log_pdf(candidates))]
