@@ -10,7 +10,8 @@ simulated clock with a throw-away run folder (the replay's write-behind SQLite s
 prints: wall and CPU time, simulated hours per second (start-up apart), the nightly
 optimizer's cost apart (wall and CPU inside its step, and of that the sampler's proposing,
 shared.optimize.search.SAMPLER_COST), the resident memory (RSS) at 1, 6, 12, 24, 48, ...
-simulated hours and the peak, and the bus's per-step latency (p50/p99 of each
+simulated hours and the peak, the interpreter's live memory blocks at the same hours (what
+Python itself holds, apart from what the allocator keeps of freed memory), and the bus's per-step latency (p50/p99 of each
 subscription's latest deliveries, the bus keeping a bounded record); every `--progress`
 simulated hours (24) a line of the figures so far. `--emulators` hands over to
 bench/pipeline_emulators.py (bar → fill latency through real Pub/Sub and Firestore).
@@ -80,6 +81,7 @@ def replay(args: argparse.Namespace, tmp: Path) -> None:
     startup_wall, startup_cpu = time.perf_counter() - w0, time.process_time() - c0
     optimizer = timed_optimizer(pipeline)
     rss: dict[int, float] = {0: rss_mb()}
+    blocks: dict[int, int] = {0: sys.getallocatedblocks()}
 
     def on_minute(minute: int) -> None:
         if minute % 60:
@@ -87,6 +89,7 @@ def replay(args: argparse.Namespace, tmp: Path) -> None:
         h = minute // 60
         if h in RSS_AT_HOURS:
             rss[h] = rss_mb()
+            blocks[h] = sys.getallocatedblocks()
         if args.progress and h % args.progress == 0:
             print(f"  at {h} h: {time.perf_counter() - w1:.1f} s wall, {time.process_time() - c1:.1f} s CPU "
                   f"({optimizer['cpu']:.1f} s in the optimizer), RSS {rss_mb():.0f} MB", flush=True)
@@ -115,6 +118,8 @@ def replay(args: argparse.Namespace, tmp: Path) -> None:
           f"{(cpu - opt_cpu) / hours:.3f} s CPU per simulated hour")
     marks = "  ".join(f"{h} h {mb:.0f} MB" for h, mb in sorted(rss.items()))
     print(f"RSS: {marks}  (peak {peak_rss_mb():.0f} MB)")
+    live = "  ".join(f"{h} h {n / 1000:,.0f}k" for h, n in sorted(blocks.items()))
+    print(f"live Python blocks (sys.getallocatedblocks): {live}")
     stats, lat, top = pipeline.bus.stats, pipeline.bus.latency_ms, pipeline.bus.latency_max_ms
 
     def count(name: str) -> int:
