@@ -119,8 +119,9 @@ def test_a_replay_leaves_its_whole_run_in_the_file(tmp_path):
 
 
 def test_queries_answer_as_the_default_mode_does(tmp_path):
-    """The write-behind query pre-filters in SQL; `select` still decides, so the answers are
-    the default mode's on every kind of value (numeric strings compare as numbers there)."""
+    """The write-behind query pre-filters in SQL and tests a kept document before copying it;
+    `select` still decides, so the answers are the default mode's on every kind of value
+    (numeric strings compare as numbers there; a list never equals a plain value)."""
     docs = {"a": {"reason": "inventory", "at": "2026-01-05T01:00:00", "qty": "10"},
             "b": {"reason": "fees", "at": "2026-01-05T02:00:00", "qty": "9.5"},
             "c": {"reason": "inventory", "at": "2026-01-05T03:00:00", "qty": 3},
@@ -136,7 +137,10 @@ def test_queries_answer_as_the_default_mode_does(tmp_path):
     default.put("near_misses", "b", {"reason": "inventory", "at": "2026-01-05T02:30:00", "qty": "11"})
     wheres = ([("reason", "==", "inventory")], [("at", ">=", "2026-01-05T02")],
               [("reason", "==", "inventory"), ("at", ">=", "2026-01-05T01:30")], [("qty", ">", "9.6")],
-              [("qty", "<", "z")], [("reason", "!=", "fees")], [("at", "<", "2026-01-05")])
+              [("qty", "<", "z")], [("reason", "!=", "fees")], [("at", "<", "2026-01-05")],
+              [("qty", "==", 3)], [("qty", ">=", 9.6)], [("qty", "==", Decimal("10"))], [("at", "==", None)],
+              [("qty", "==", True)], [("reason", "!=", 7)], [("reason", "==", "inventory"), ("qty", "<", 4)])
+    behind.query("near_misses")  # every document read once: the queries below test the kept (frozen) ones
     for where in wheres:
         assert behind.query("near_misses", where) == default.query("near_misses", where), where
     assert [i for i, _ in behind.query("near_misses", [("reason", "==", "inventory"), ("at", ">=", "2026-01-05T01:30")])] \

@@ -30,8 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.local.sqlite_docs import freeze, prefilter, thaw
-from shared.adapters.query import select
+from shared.adapters.local.sqlite_docs import _LEAF, freeze, prefilter, thaw
+from shared.adapters.query import predicate, select
 from shared.ports import Document, Where
 
 _DELETED = object()
@@ -226,6 +226,9 @@ class SqliteStore:
             f"SELECT id, data FROM docs WHERE collection=?{sql} ORDER BY id", (collection, *args)
         ).fetchall()
         newer, clean, room = self._dirty_ids.get(collection, ()), self._clean, self.cache_docs
+        # a kept (frozen) document is tested before it is copied: only a match is thawed (the
+        # test reads top-level values, the same frozen or thawed, when every condition's value is a plain one)
+        keep = predicate(where) if all(type(w[2]) in _LEAF for w in where) else None
         docs = []
         for doc_id, data in rows:  # the file's, decoded once: kept (bounded) as `get` keeps them
             if doc_id in newer:
@@ -235,12 +238,14 @@ class SqliteStore:
                 doc = json.loads(data)
                 if len(clean) < room:
                     clean[(collection, doc_id)] = freeze(doc)
-            else:
+            elif keep is None or keep(frozen):
                 doc = thaw(frozen)
+            else:
+                continue
             docs.append((doc_id, doc))
         for doc_id in newer:
             data = self._dirty[(collection, doc_id)]
-            if data is not _DELETED:
+            if data is not _DELETED and (keep is None or keep(data)):
                 docs.append((doc_id, thaw(data)))
         return docs
 
