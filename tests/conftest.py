@@ -11,11 +11,21 @@ from infra.topology import load
 from shared.adapters.local.bus import InProcessBus
 from shared.adapters.local.sqlite_store import SqliteStore
 from shared.clock import SimulatedClock
+from shared.strategies import kernels
 
 if importlib.util.find_spec("tests.emulator_fixtures"):
     pytest_plugins = ["tests.emulator_fixtures"]
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _numpy_path_unless_a_test_enables_kernels():
+    """A LocalPipeline turns the compiled signal kernels on for its process; a test's
+    pipeline must not leave them on for the tests after it (they test the numpy path)."""
+    was = kernels._ON
+    yield
+    kernels._ON = was
 
 
 @pytest.fixture

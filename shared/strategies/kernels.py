@@ -74,7 +74,9 @@ def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:
 
 
 def _np_max(a: float, b: float) -> float:
-    """np.maximum of two floats (NaN propagates; a tie keeps a)."""
+    """np.maximum of two floats (NaN propagates). A tie returns a, so of -0.0 and 0.0 it
+    may keep -0.0 where numpy gives 0.0; only a sign of zero differs, which no caller's
+    arithmetic can tell apart (a true range of 0 either way)."""
     return a if (a >= b or math.isnan(a)) else b
 
 
@@ -89,7 +91,8 @@ def regime_measures(high: np.ndarray, low: np.ndarray, close: np.ndarray, period
     else meant) when the input or an ATR value is not finite or the window is shorter
     than `period`."""
     size = close.shape[0]
-    if size < period or size < 1 or period > _PW_BLOCK or er_bars // max(er_step, 1) > _PW_BLOCK:
+    if (size < period or size < 1 or period > _PW_BLOCK or er_bars < 1 or er_step < 1
+            or er_bars // er_step > _PW_BLOCK):  # numpy decides a slice of -0 or a step below 1
         return False, 0.0, 0.0, 0, 0, 0.0
     for i in range(size):
         if not (math.isfinite(high[i]) and math.isfinite(low[i]) and math.isfinite(close[i])):

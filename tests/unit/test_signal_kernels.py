@@ -203,3 +203,39 @@ def test_off_unless_enabled_and_tw_numba_keeps_it_off(compiled, monkeypatch):
     assert kernels.enable() is False and kernels.active() is None
     monkeypatch.setenv("TW_NUMBA", "1")
     assert kernels.enable() is True and kernels.active() is compiled
+
+
+@pytest.mark.parametrize(("er_bars", "er_step"), [(0, 5), (120, -5), (-3, 1), (7, 0)])
+def test_regime_settings_the_kernel_does_not_cover_get_numpys_answer(compiled, er_bars, er_step):
+    """er_bars 0 slices the whole window (close[-0:]), a negative step walks it the other way,
+    a step of 0 is numpy's ValueError: the kernel declines them all, so the answer (or the
+    error) is the numpy path's."""
+    bars = windows(5)
+    t = regime.RegimeThresholds(er_bars=er_bars, er_step=er_step)
+    assert not compiled.regime_measures(bars.high, bars.low, bars.close, t.atr_period, er_bars, er_step)[0]
+    if er_step == 0:
+        for on in (False, True):
+            kernels._ON = on
+            with pytest.raises(ValueError):
+                regime.read(bars, t)
+        kernels._ON = False
+        return
+    slow, fast = both(regime.read, bars, t)
+    assert slow.label is not None and same(tuple(slow.__dict__.values()), tuple(fast.__dict__.values()))
+    # worked by hand for er_bars 0: the whole window, sampled every step from the last
+    if er_bars == 0:
+        pts = bars.close[::-1][::er_step][::-1]
+        assert slow.efficiency == abs(pts[-1] - pts[0]) / np.abs(np.diff(pts)).sum()
+
+
+def test_a_window_without_a_finite_atr_has_no_regime(compiled):
+    """A NaN in the first bars poisons Wilder's ATR from its seed on: no regime (it used to
+    raise IndexError), on both paths."""
+    close = windows(2).close.copy()
+    close[3] = np.nan
+    bars = BarArrays(close, close, close, close, np.ones(240))
+    for on in (False, True):
+        kernels._ON = on
+        reading = regime.read(bars)
+        assert reading.label is None and reading.efficiency == 0.0
+    kernels._ON = False
