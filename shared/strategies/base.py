@@ -126,7 +126,10 @@ def ramp_last(excess: float, scale: float) -> float:
     numpy exp on a one-element array; NaN stays NaN)."""
     if not scale > 0:
         raise ValueError(f"confidence scale must be > 0, got {scale}")
-    return float(1.0 - 0.5 * np.exp(-np.maximum(np.array([excess], dtype=np.float64), 0.0) / scale)[0])
+    kept = excess if (excess > 0.0 or math.isnan(excess)) else 0.0  # np.maximum(excess, 0): NaN stays
+    # the negation, division and 1 - 0.5 * e are the IEEE operations numpy does element-wise;
+    # the exp is numpy's own loop (a scalar runs it as a one-element array), not math.exp
+    return 1.0 - 0.5 * float(np.exp(np.float64(-kept / scale)))
 
 
 def last_vote(buy: bool, sell: bool, confidence: float) -> tuple[int, float]:

@@ -9,6 +9,7 @@ equality over random series.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -120,8 +121,10 @@ def rsi_last(close: np.ndarray, n: int) -> float:
 
 
 def _rsi_value(avg_gain, avg_loss) -> float:
-    if np.isnan(avg_gain):
+    if math.isnan(avg_gain):
         return float("nan")
     total = avg_gain + avg_loss
+    if type(avg_gain) is float and type(avg_loss) is float:  # the kernel's: Python floats never warn
+        return 100.0 * avg_gain / total if total > 0 else 50.0
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(100.0 * avg_gain / total) if total > 0 else 50.0

@@ -109,3 +109,22 @@ def test_rsi_last_matches_the_series_including_flat_and_one_sided_windows():
                 assert rsi_last(x[:end], n) == float(rsi(x[:end], n)[-1]), (n, end)
     assert rsi_last(np.full(60, 7.0), 14) == 50.0 and rsi_last(np.linspace(1, 2, 60), 14) == 100.0
     assert np.isnan(rsi_last(np.arange(14.0), 14))  # 14 bars hold 13 changes: not enough
+
+
+def test_ramp_last_is_the_vectorised_ramp_float_for_float():
+    """One value's confidence is the float the array formula gives it (numpy's exp, NaN kept,
+    a negative excess, -0.0 and -inf clipped to 0, +inf to a confidence of 1)."""
+    from shared.strategies.base import ramp_last
+
+    rng = np.random.default_rng(3)
+    edges = [0.0, -0.0, -1.0, -np.inf, np.inf, np.nan, 5e-324, 1e-300, 700.0, 746.0, 1e300]
+    values = np.concatenate([rng.normal(0, 2, 20_000), rng.normal(0, 40, 20_000), edges])
+    for scale in (1.0, 10.0, 0.0004, 3e-7):
+        expected = 1.0 - 0.5 * np.exp(-np.maximum(values, 0.0) / scale)
+        for value, want in zip(values.tolist(), expected.tolist()):
+            got = ramp_last(value, scale)
+            assert got == want or (np.isnan(got) and np.isnan(want)), (value, scale, got, want)
+            assert ramp_last(np.float64(value), scale) == got or np.isnan(got)
+    assert ramp_last(0.0, 10.0) == 0.5 and ramp_last(-3.0, 10.0) == 0.5 and ramp_last(np.inf, 1.0) == 1.0
+    with pytest.raises(ValueError):
+        ramp_last(1.0, 0.0)
