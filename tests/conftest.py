@@ -21,11 +21,12 @@ T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
 @pytest.fixture(autouse=True)
 def _numpy_path_unless_a_test_enables_kernels():
-    """A LocalPipeline turns the compiled signal kernels on for its process; a test's
-    pipeline must not leave them on for the tests after it (they test the numpy path)."""
-    was = kernels._ON
+    """A LocalPipeline turns the compiled signal kernels on for its process; a pipeline built
+    by a test or a module's fixture must not leave them on for the tests after it (they test
+    the numpy path). The kernels give the numpy path's floats, so a module whose pipeline runs
+    on after its first test gives the same answers either way."""
     yield
-    kernels._ON = was
+    kernels._ON = False
 
 
 @pytest.fixture

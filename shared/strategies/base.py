@@ -122,13 +122,15 @@ def ramp(excess: np.ndarray, scale: float) -> np.ndarray:
 
 
 def ramp_last(excess: float, scale: float) -> float:
-    """`ramp` of one value, the very same float as `ramp` gives it inside an array (the same
-    numpy exp on a one-element array; NaN stays NaN)."""
+    """`ramp` of one value, the very same float as `ramp` gives it inside a float64 array
+    (NaN stays NaN)."""
     if not scale > 0:
         raise ValueError(f"confidence scale must be > 0, got {scale}")
+    excess, scale = float(excess), float(scale)  # float64 arithmetic, as in the array
     kept = excess if (excess > 0.0 or math.isnan(excess)) else 0.0  # np.maximum(excess, 0): NaN stays
     # the negation, division and 1 - 0.5 * e are the IEEE operations numpy does element-wise;
-    # the exp is numpy's own loop (a scalar runs it as a one-element array), not math.exp
+    # the exp is numpy's own loop (a float64 scalar runs it as a one-element array), not
+    # math.exp: with AVX-512 numpy's exp differs from the C library's in the last bit
     return 1.0 - 0.5 * float(np.exp(np.float64(-kept / scale)))
 
 
