@@ -11,8 +11,9 @@ prints: wall and CPU time, simulated hours per second (start-up apart), the nigh
 optimizer's cost apart (wall and CPU inside its step, and of that the sampler's proposing,
 shared.optimize.search.SAMPLER_COST), the resident memory (RSS) at 1, 6, 12, 24, 48, ...
 simulated hours and the peak, the interpreter's live memory blocks at the same hours (what
-Python itself holds, apart from what the allocator keeps of freed memory), and the bus's per-step latency (p50/p99 of each
-subscription's latest deliveries, the bus keeping a bounded record); every `--progress`
+Python itself holds, apart from what the allocator keeps of freed memory), the bus's per-step latency (p50/p99 of each
+subscription's latest deliveries, the bus keeping a bounded record) and where the wall time
+went (each subscription's handlers, the minute loop's phases: bench/replay_phases.py); every `--progress`
 simulated hours (24) a line of the figures so far. `--emulators` hands over to
 bench/pipeline_emulators.py (bar → fill latency through real Pub/Sub and Firestore).
 """
@@ -30,6 +31,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.replay_phases import PhaseClock
 from infra.local.pipeline import LocalPipeline, RunConfig
 from shared.adapters.local.bus import LATENCY_SAMPLES
 from shared.optimize import search
@@ -80,6 +82,7 @@ def replay(args: argparse.Namespace, tmp: Path) -> None:
     pipeline = LocalPipeline(RunConfig(hours=args.hours, seed=args.seed, runs_dir=tmp, run_id="bench"))
     startup_wall, startup_cpu = time.perf_counter() - w0, time.process_time() - c0
     optimizer = timed_optimizer(pipeline)
+    phases = PhaseClock(pipeline)
     rss: dict[int, float] = {0: rss_mb()}
     blocks: dict[int, int] = {0: sys.getallocatedblocks()}
 
@@ -138,6 +141,7 @@ def replay(args: argparse.Namespace, tmp: Path) -> None:
     every = [v for values in lat.values() for v in values]
     print(f"{'all steps':<32}{delivered:>8}{statistics.median(every):>10.3f}{pct(every, 0.99):>10.3f}"
           f"{max(top.values()):>10.3f}")
+    print("\n".join(phases.table(wall)))
     pipeline.store.close()
 
 

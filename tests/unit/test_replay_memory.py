@@ -4,6 +4,7 @@ are cached as float arrays, not as Bar messages."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -25,7 +26,7 @@ T = datetime(2026, 1, 5, tzinfo=UTC)
 def test_the_bus_keeps_the_latest_handler_times_only(monkeypatch, topology, clock, store):
     monkeypatch.setattr(bus_module, "LATENCY_SAMPLES", 5)
     bus = bus_module.InProcessBus(topology, clock, store)
-    bus.subscribe("risk-control", lambda env: None)
+    bus.subscribe("risk-control", lambda env: time.sleep(0.002))
     for n in range(8):
         bus.publish("control", wrap(Control(command=Command.REBALANCE, reason=str(n)), ts=T))
     assert bus.drain() == 8
@@ -33,6 +34,8 @@ def test_the_bus_keeps_the_latest_handler_times_only(monkeypatch, topology, cloc
     assert len(record) == 5  # 8 deliveries, the last 5 kept
     assert bus.stats["risk-control"]["acked"] == 8  # the count of all is in the stats
     assert bus.latency_max_ms["risk-control"] >= max(record)
+    total = bus.latency_total_ms["risk-control"]  # the time of all 8, not only of those kept
+    assert total >= 8 * 2.0 and total > sum(record) + 2 * 2.0
 
 
 def test_the_equity_curve_reads_as_minute_pnl_pairs():

@@ -13,8 +13,9 @@
   resumed replay replays the minute).
 
 Handler times are kept per subscription for the benchmarks, bounded: the last
-`LATENCY_SAMPLES` in `latency_ms` (a deque) and the largest of all in `latency_max_ms`
-(the count of all is in `stats`), so a month's replay holds no more than an hour's.
+`LATENCY_SAMPLES` in `latency_ms` (a deque), the largest of all in `latency_max_ms` and
+the sum of all in `latency_total_ms` (the count of all is in `stats`), so a month's replay
+holds no more than an hour's.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class InProcessBus:
         self.stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.latency_ms: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=LATENCY_SAMPLES))
         self.latency_max_ms: dict[str, float] = defaultdict(float)
+        self.latency_total_ms: dict[str, float] = defaultdict(float)
 
     # -- Bus port ---------------------------------------------------------------------
     def publish(self, topic: str, envelope: Envelope, ordering_key: str | None = None) -> str:
@@ -149,6 +151,7 @@ class InProcessBus:
             ms = (time.perf_counter() - started) * 1000
             self.latency_ms[sub.name].append(ms)
             self.latency_max_ms[sub.name] = max(self.latency_max_ms[sub.name], ms)
+            self.latency_total_ms[sub.name] += ms
 
     def _dead_letter(self, sub: Subscription, item: _Delivery, reason: str) -> None:
         topic = self.topology.topics[sub.topic]
