@@ -138,10 +138,29 @@ def test_queries_answer_as_the_default_mode_does(tmp_path):
     wheres = ([("reason", "==", "inventory")], [("at", ">=", "2026-01-05T02")],
               [("reason", "==", "inventory"), ("at", ">=", "2026-01-05T01:30")], [("qty", ">", "9.6")],
               [("qty", "<", "z")], [("reason", "!=", "fees")], [("at", "<", "2026-01-05")],
-              [("qty", "==", 3)], [("qty", ">=", 9.6)], [("qty", "==", Decimal("10"))], [("at", "==", None)],
+              [("qty", "==", 3)], [("qty", ">=", 9.6)], [("qty", "==", Decimal(10))], [("at", "==", None)],
               [("qty", "==", True)], [("reason", "!=", 7)], [("reason", "==", "inventory"), ("qty", "<", 4)])
     behind.query("near_misses")  # every document read once: the queries below test the kept (frozen) ones
     for where in wheres:
         assert behind.query("near_misses", where) == default.query("near_misses", where), where
     assert [i for i, _ in behind.query("near_misses", [("reason", "==", "inventory"), ("at", ">=", "2026-01-05T01:30")])] \
         == ["b", "c"]
+
+
+def test_documents_are_encoded_as_json_dumps_encodes_them():
+    """The file's text is json.dumps(default=str, compact separators) of each document, with
+    the one encoder the store keeps: Decimals and datetimes as their str, NaN and infinities
+    as json writes them, non-ASCII escaped, nesting, key order kept."""
+    import json
+
+    from shared.adapters.local.sqlite_store import _encode
+
+    docs = [
+        {"price": Decimal("42000.10"), "at": datetime(2026, 1, 5, tzinfo=UTC), "n": 3, "ok": True, "none": None},
+        {"x": float("nan"), "y": float("inf"), "z": -0.0, "big": 1e300, "tiny": 5e-324},
+        {"b": 1, "a": {"é": ["ü", [1, 2.5, {"k": Decimal("-0.000001")}]], "": ""}},
+        [], {}, "text", 12, 1.5,
+    ]
+    for doc in docs:
+        assert _encode(doc) == json.dumps(doc, default=str, separators=(",", ":"))
+    assert _encode({"p": Decimal("1.10")}) == '{"p":"1.10"}'

@@ -38,8 +38,13 @@ _DELETED = object()
 _ABSENT = object()  # write-behind cache: known not to be in the file
 
 
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))  # holds settings only: reentrant
+
+
 def _encode(data: Any) -> str:
-    return json.dumps(data, default=str, separators=(",", ":"))
+    """`json.dumps(data, default=str, separators=(",", ":"))`, without building an encoder
+    per document (json.dumps does, given settings: half the time of a small document)."""
+    return _ENCODER.encode(data)
 
 
 def _write(conn: sqlite3.Connection, dirty: dict) -> None:
