@@ -17,7 +17,7 @@ from functools import wraps
 
 # (object path from the pipeline, method, label)
 PHASES = (
-    ("", "step_minute", "minute loop (bar ordering, replay record)"),
+    ("", "step_minute", "minute loop (bus dispatch, arbitrage writer, replay record)"),
     ("", "scan_updates", "executor at book updates (screen, steps)"),
     ("", "scan_arbitrage", "executor scan + execute"),
     ("sim", "advance", "market simulator"),

@@ -50,7 +50,8 @@ log = logging.getLogger("tradewinds.pipeline")
 # allocates millions of short-lived dicts and lists, and the full collections walk a heap of
 # ~1M objects (~5 % of a replay's CPU). Reference counting still frees everything acyclic at
 # once; a young cycle waits for 20,000 allocations instead of 700, one that reached the oldest
-# generation for ~21M instead of ~70k (RSS by hour: bench/pipeline.py --hours 720).
+# generation for at least ~21M instead of ~85k (a full collection also waits until a quarter
+# of the long-lived objects are new; RSS by hour: bench/pipeline.py --hours 720).
 REPLAY_GC_THRESHOLDS = (20_000, 20, 50)
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
 

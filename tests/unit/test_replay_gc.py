@@ -33,8 +33,7 @@ def test_restored_after_an_error(own_thresholds):
 
 def test_cycles_are_still_collected_inside(own_thresholds):
     """The replay thresholds delay the collector; they do not switch it off: 30,000 two-node
-    cycles (60,000 tracked objects and their dicts, past the 20,000 of a young collection)
-    do not all survive."""
+    cycles (60,000 tracked objects, past the 20,000 of a young collection) do not all survive."""
     class Node:
         pass
 
