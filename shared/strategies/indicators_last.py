@@ -121,10 +121,9 @@ def rsi_last(close: np.ndarray, n: int) -> float:
 
 
 def _rsi_value(avg_gain, avg_loss) -> float:
+    # Python floats: the same IEEE float64 operations as numpy scalars, and never a warning
+    avg_gain, avg_loss = float(avg_gain), float(avg_loss)
     if math.isnan(avg_gain):
-        return float("nan")
+        return math.nan
     total = avg_gain + avg_loss
-    if type(avg_gain) is float and type(avg_loss) is float:  # the kernel's: Python floats never warn
-        return 100.0 * avg_gain / total if total > 0 else 50.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(100.0 * avg_gain / total) if total > 0 else 50.0
+    return 100.0 * avg_gain / total if total > 0 else 50.0
