@@ -6,6 +6,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from shared.ports import Document, Where
@@ -16,13 +17,21 @@ OPS = {
 }
 
 
+@lru_cache(maxsize=16_384)
+def _parsed(value: str) -> Decimal | str:
+    """A string's Decimal, or the string when it is not a number. Kept: the same timestamps
+    and reasons are tested again and again (a query over the last day re-reads each document
+    every quarter hour), and a failed parse raises, which costs ~2 µs; both answers are immutable."""
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return value
+
+
 def comparable(value: Any) -> Any:
     """Compare numeric strings (our Decimals) as numbers, everything else as is."""
     if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return value
+        return _parsed(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return Decimal(str(value))
     return value
