@@ -26,7 +26,7 @@ def _numpy_path_unless_a_test_enables_kernels():
     the numpy path). The kernels give the numpy path's floats, so a module whose pipeline runs
     on after its first test gives the same answers either way."""
     yield
-    kernels._ON = False
+    kernels.enable(False)
 
 
 @pytest.fixture
